@@ -1,0 +1,93 @@
+# irhost build. `make` builds ./irhost; see README.md for the other targets.
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+LIBDIR  := /usr/lib/$(MULTIARCH)
+LUA_INC := /usr/include/lua5.4
+
+WARN    := -Wall -Wextra -Werror
+CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -I$(LUA_INC) -Ihost -Ibindings -Ibuild/gen
+OPT_rel  := -O2 -g
+OPT_asan := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# Static Lua and lua-cjson are linked into the binary; curl, OpenSSL, expat and libseccomp stay shared.
+LIBS    := $(LIBDIR)/liblua5.4-cjson.a $(LIBDIR)/liblua5.4.a -lcurl -lssl -lcrypto -lexpat -lseccomp -lm -ldl
+
+HOST_SRC  := $(sort $(wildcard host/*.c bindings/*.c))
+LIB_SRC   := $(filter-out host/main.c,$(HOST_SRC))
+EMBED_SRC := $(sort $(shell find bindings/lua vendor/models -type f \( -name '*.lua' -o -name '*.json' \) 2>/dev/null))
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+HEADERS   := $(wildcard host/*.h bindings/*.h)
+
+.PHONY: all deps test test-only demo bench install clean models asan
+all: irhost
+
+deps:
+	@scripts/deps.sh
+
+build/embed: scripts/embed.c
+	@mkdir -p build
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -o $@ $<
+
+build/gen/embedded.c: build/embed $(EMBED_SRC)
+	@mkdir -p build/gen
+	build/embed $@ $(EMBED_SRC)
+
+define variant
+build/$(1)/%.o: %.c $(HEADERS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CPPFLAGS_ALL) $$(OPT_$(1)) $$(WARN) $$(CFLAGS) -c -o $$@ $$<
+build/$(1)/libirhost.a: $$(LIB_SRC:%.c=build/$(1)/%.o) build/$(1)/build/gen/embedded.o
+	@rm -f $$@
+	ar rcs $$@ $$^
+build/$(1)/irhost: build/$(1)/host/main.o build/$(1)/libirhost.a
+	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LIBS) $$(LDFLAGS)
+build/$(1)/irhost-lua: build/$(1)/tests/lua_host.o build/$(1)/libirhost.a
+	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LIBS) $$(LDFLAGS)
+build/$(1)/unit/%: build/$(1)/tests/unit/%.o build/$(1)/tests/unit/unit.o build/$(1)/libirhost.a
+	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LIBS) $$(LDFLAGS)
+endef
+$(eval $(call variant,rel))
+$(eval $(call variant,asan))
+.SECONDARY:
+
+UNIT_BINS = $(patsubst tests/unit/%.c,build/$(1)/unit/%,$(filter-out tests/unit/unit.c,$(UNIT_SRC)))
+
+irhost: build/rel/irhost
+	cp $< $@
+
+asan: build/asan/irhost build/asan/irhost-lua $(call UNIT_BINS,asan)
+
+# Everything the test suite needs: both builds, the trusted-Lua test host and the C unit tests.
+test-build: irhost build/rel/irhost-lua asan
+
+test: deps
+	@$(MAKE) --no-print-directory test-build
+	@tests/run.sh
+
+test-only: test-build
+	@tests/run.sh $(T)
+
+demo: deps
+	@$(MAKE) --no-print-directory irhost
+	@scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory irhost build/rel/irhost-lua
+	@scripts/bench.sh
+
+models:
+	/usr/bin/python3 scripts/genmodels.py
+
+install: irhost
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/irhost/runbooks/lib $(DESTDIR)$(PREFIX)/share/doc/irhost
+	install -m 0755 irhost $(DESTDIR)$(PREFIX)/bin/irhost
+	install -m 0644 runbooks/*.lua $(DESTDIR)$(PREFIX)/share/irhost/runbooks/
+	-install -m 0644 runbooks/lib/*.lua $(DESTDIR)$(PREFIX)/share/irhost/runbooks/lib/ 2>/dev/null
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/irhost/
+
+clean:
+	rm -rf build irhost

@@ -1,0 +1,32 @@
+/* The credential provider chain, in the AWS SDKs' order, with caching and refresh.
+ * Environment -> shared credentials/config profile -> credential_process -> role_arn
+ * (source_profile / credential_source) -> web identity -> container endpoint -> IMDSv2. */
+#ifndef IRH_CREDENTIALS_H
+#define IRH_CREDENTIALS_H
+#include <stddef.h>
+#include "creds.h"
+
+struct irh_cred_provider;
+
+struct irh_cred_options {
+    const char *profile;         /* --profile, else AWS_PROFILE, else "default" */
+    const char *region;          /* for STS calls: the run's region */
+    const char *sts_endpoint;    /* override (tests, --endpoint-url), or NULL */
+    int interactive;             /* a TTY is available for an MFA code prompt */
+};
+
+/* Builds the chain from the environment and config files. NULL with err on bad config
+ * (err names the file:line or the variable). */
+struct irh_cred_provider *irh_cred_provider_new(const struct irh_cred_options *o, char *err, size_t errlen);
+/* Current credentials, resolved on first use and refreshed 5 minutes before expiry.
+ * The pointer stays valid until the next call or free. Returns 0, or -1 with err. */
+int irh_cred_get(struct irh_cred_provider *p, const struct irh_creds **out, char *err, size_t errlen);
+/* A provider for a role assumed with p's credentials (STS AssumeRole), cached and refreshed
+ * like any other. NULL with err on failure. */
+struct irh_cred_provider *irh_cred_assume_role(struct irh_cred_provider *p, const char *role_arn,
+                                               const char *session_name, const char *external_id,
+                                               long duration_s, char *err, size_t errlen);
+/* Wipes and frees. NULL is fine. */
+void irh_cred_provider_free(struct irh_cred_provider *p);
+
+#endif
