@@ -10,7 +10,9 @@ LIBDIR  := /usr/lib/$(MULTIARCH)
 LUA_INC := /usr/include/lua5.4
 
 WARN    := -Wall -Wextra -Werror
-CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -I$(LUA_INC) -Ihost -Ibindings -Ibuild/gen
+# BUILD lets several people build one tree at once without sharing object files.
+BUILD   ?= build
+CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -I$(LUA_INC) -Ihost -Ibindings -Itests/unit
 OPT_rel  := -O2 -g
 OPT_asan := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # Static Lua and lua-cjson are linked into the binary; curl, OpenSSL, expat and libseccomp stay shared.
@@ -28,55 +30,61 @@ all: irhost
 deps:
 	@scripts/deps.sh
 
-build/embed: scripts/embed.c
-	@mkdir -p build
+$(BUILD)/embed: scripts/embed.c
+	@mkdir -p $(BUILD)
 	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -o $@ $<
 
-build/gen/embedded.c: build/embed $(EMBED_SRC)
-	@mkdir -p build/gen
-	build/embed $@ $(EMBED_SRC)
+$(BUILD)/gen/embedded.c: $(BUILD)/embed $(EMBED_SRC)
+	@mkdir -p $(BUILD)/gen
+	$(BUILD)/embed $@ $(EMBED_SRC)
 
 define variant
-build/$(1)/%.o: %.c $(HEADERS)
+$(BUILD)/$(1)/%.o: %.c $(HEADERS)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CPPFLAGS_ALL) $$(OPT_$(1)) $$(WARN) $$(CFLAGS) -c -o $$@ $$<
-build/$(1)/libirhost.a: $$(LIB_SRC:%.c=build/$(1)/%.o) build/$(1)/build/gen/embedded.o
+$(BUILD)/$(1)/gen/embedded.o: $(BUILD)/gen/embedded.c host/embedded.h
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CPPFLAGS_ALL) $$(OPT_$(1)) $$(WARN) -c -o $$@ $$<
+$(BUILD)/$(1)/libirhost.a: $$(LIB_SRC:%.c=$(BUILD)/$(1)/%.o) $(BUILD)/$(1)/gen/embedded.o
 	@rm -f $$@
 	ar rcs $$@ $$^
-build/$(1)/irhost: build/$(1)/host/main.o build/$(1)/libirhost.a
+$(BUILD)/$(1)/irhost: $(BUILD)/$(1)/host/main.o $(BUILD)/$(1)/libirhost.a
+	@mkdir -p $$(dir $$@)
 	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LIBS) $$(LDFLAGS)
-build/$(1)/irhost-lua: build/$(1)/tests/lua_host.o build/$(1)/libirhost.a
+$(BUILD)/$(1)/irhost-lua: $(BUILD)/$(1)/tests/lua_host.o $(BUILD)/$(1)/libirhost.a
+	@mkdir -p $$(dir $$@)
 	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LIBS) $$(LDFLAGS)
-build/$(1)/unit/%: build/$(1)/tests/unit/%.o build/$(1)/tests/unit/unit.o build/$(1)/libirhost.a
+$(BUILD)/$(1)/unit/%: $(BUILD)/$(1)/tests/unit/%.o $(BUILD)/$(1)/tests/unit/unit.o $(BUILD)/$(1)/libirhost.a
+	@mkdir -p $$(dir $$@)
 	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LIBS) $$(LDFLAGS)
 endef
 $(eval $(call variant,rel))
 $(eval $(call variant,asan))
 .SECONDARY:
 
-UNIT_BINS = $(patsubst tests/unit/%.c,build/$(1)/unit/%,$(filter-out tests/unit/unit.c,$(UNIT_SRC)))
+UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/$(1)/unit/%,$(filter-out tests/unit/unit.c,$(UNIT_SRC)))
 
-irhost: build/rel/irhost
+irhost: $(BUILD)/rel/irhost
 	cp $< $@
 
-asan: build/asan/irhost build/asan/irhost-lua $(call UNIT_BINS,asan)
+asan: $(BUILD)/asan/irhost $(BUILD)/asan/irhost-lua $(call UNIT_BINS,asan)
 
 # Everything the test suite needs: both builds, the trusted-Lua test host and the C unit tests.
-test-build: irhost build/rel/irhost-lua asan
+test-build: irhost $(BUILD)/rel/irhost-lua asan
 
 test: deps
 	@$(MAKE) --no-print-directory test-build
 	@tests/run.sh
 
 test-only: test-build
-	@tests/run.sh $(T)
+	@BUILD=$(BUILD) tests/run.sh $(T)
 
 demo: deps
 	@$(MAKE) --no-print-directory irhost
 	@scripts/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory irhost build/rel/irhost-lua
+	@$(MAKE) --no-print-directory irhost $(BUILD)/rel/irhost-lua
 	@scripts/bench.sh
 
 models:
@@ -90,4 +98,4 @@ install: irhost
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/irhost/
 
 clean:
-	rm -rf build irhost
+	rm -rf $(BUILD) irhost

@@ -7,10 +7,11 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 export IRHOST_ROOT="$ROOT"
-export IRHOST="${IRHOST:-$ROOT/build/asan/irhost}"
-export IRHOST_REL="$ROOT/build/rel/irhost"
-export IRHOST_LUA="${IRHOST_LUA:-$ROOT/build/asan/irhost-lua}"
-export IRHOST_LUA_REL="$ROOT/build/rel/irhost-lua"
+BUILD="${BUILD:-build}"
+export IRHOST="${IRHOST:-$ROOT/$BUILD/asan/irhost}"
+export IRHOST_REL="$ROOT/$BUILD/rel/irhost"
+export IRHOST_LUA="${IRHOST_LUA:-$ROOT/$BUILD/asan/irhost-lua}"
+export IRHOST_LUA_REL="$ROOT/$BUILD/rel/irhost-lua"
 export PYTHON=/usr/bin/python3
 export IRHOST_SHARED="${IRHOST_SHARED:-$(cd "$ROOT/.." && pwd)/shared}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}"
@@ -18,11 +19,11 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$ROOT/tests/lsan.supp}"
 export PYTHONDONTWRITEBYTECODE=1
 pattern="${1:-}"
-logdir="$ROOT/build/test-logs"
+logdir="$ROOT/$BUILD/test-logs"
 rm -rf "$logdir"; mkdir -p "$logdir"
 
 suites=()
-for b in build/asan/unit/test_*; do [ -x "$b" ] && suites+=("$b"); done
+for b in "$BUILD"/asan/unit/test_*; do [ -x "$b" ] && suites+=("$b"); done
 while IFS= read -r f; do suites+=("$f"); done < <(find tests -path tests/fakeaws/worlds -prune -o -type f \
     \( -name 'test_*.sh' -o -name 'test_*.py' -o -name 'test_*.lua' \) -print | grep -v '/runbook-tests/' | sort)
 
