@@ -24,6 +24,8 @@ enum irh_msg {
     IRH_MSG_PRESIGN,       /* method, bucket, key, expires, region: reply url */
     IRH_MSG_SECRET_GEN,    /* length, charset: reply handle */
     IRH_MSG_ASSUME_ROLE,   /* role_arn, session_name, external_id, duration: reply handle, arn, expiration */
+    IRH_MSG_READ_FILE,     /* path: a file the user named as a runbook param value (--finding F);
+                              reply content, or error. Any other path is refused. */
     IRH_MSG_DONE,          /* exit (decimal), message: the runner's last message */
     /* broker -> runner */
     IRH_MSG_REPLY = 64,    /* generic reply to a request of the same id */
