@@ -26,7 +26,11 @@ int irh_cred_get(struct irh_cred_provider *p, const struct irh_creds **out, char
 struct irh_cred_provider *irh_cred_assume_role(struct irh_cred_provider *p, const char *role_arn,
                                                const char *session_name, const char *external_id,
                                                long duration_s, char *err, size_t errlen);
-/* Wipes and frees. NULL is fine. */
+/* The assumed role user's ARN for a provider from irh_cred_assume_role (or a profile that
+ * assumes a role), "" otherwise; for the ASSUME_ROLE reply and the audit log. */
+const char *irh_cred_arn(const struct irh_cred_provider *p);
+/* Wipes and frees. NULL is fine. A provider from irh_cred_assume_role borrows its source:
+ * free it before the source. */
 void irh_cred_provider_free(struct irh_cred_provider *p);
 
 #endif

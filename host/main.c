@@ -1,3 +1,39 @@
-/* Placeholder entry point; replaced by the CLI (issue 2). */
+/* irhost: subcommand dispatch (see docs/cli.md). */
+#include <signal.h>
 #include <stdio.h>
-int main(void) { puts("irhost 0.0.0"); return 0; }
+#include <curl/curl.h>
+#include <lua.h>
+#include <openssl/crypto.h>
+#include "broker.h"
+#include "check.h"
+#include "cli.h"
+
+static void version(void)
+{
+    printf("irhost %s (%s, lua-cjson 2.1.0, %s, %s)\n", IRH_VERSION, LUA_RELEASE,
+           curl_version(), OpenSSL_version(OPENSSL_VERSION));
+}
+
+int main(int argc, char **argv)
+{
+    /* A dead peer (runner socket, closed pipe) must be an error code, not a signal. */
+    signal(SIGPIPE, SIG_IGN);
+    struct irh_cli cli;
+    char err[1024];
+    if (irh_cli_parse(argc, argv, &cli, err, sizeof err) != 0) {
+        fprintf(stderr, "irhost: %s\n", err);
+        irh_cli_free(&cli);
+        return 2;
+    }
+    int rc = 0;
+    switch (cli.cmd) {
+    case IRH_CMD_HELP: irh_cli_usage(stdout); break;
+    case IRH_CMD_VERSION: version(); break;
+    case IRH_CMD_RUN: rc = irh_broker_run(&cli.opt, "run"); break;
+    case IRH_CMD_RUNBOOK_HELP: rc = irh_broker_run(&cli.opt, "help"); break;
+    case IRH_CMD_DESCRIBE: rc = irh_broker_run(&cli.opt, "describe"); break;
+    case IRH_CMD_CHECK: rc = irh_check_files(&cli.opt, cli.files, cli.nfiles); break;
+    }
+    irh_cli_free(&cli);
+    return rc;
+}

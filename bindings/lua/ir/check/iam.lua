@@ -1,0 +1,146 @@
+-- IAM vocabulary for `irhost check` and `irhost policy`: the IAM service prefix of each
+-- embedded service, the API operations whose IAM action has another name, action syntax
+-- and wildcard matching. Runbooks declare permissions as "prefix:Operation" (what the
+-- broker allows); the policy writer maps each to the IAM action that authorizes it.
+
+local models = require("ir.check.models")
+
+local M = {}
+
+-- Service ids whose IAM prefix is not the model's signingName/endpointPrefix. The models
+-- of elb and elbv2 already say "elasticloadbalancing"; they stay here so the rule holds
+-- whatever a model regeneration brings.
+M.prefix_exceptions = {
+  elb = "elasticloadbalancing",
+  elbv2 = "elasticloadbalancing",
+  s3control = "s3",
+}
+
+-- API operations authorized by an IAM action of another name, per IAM prefix
+-- (AWS Service Authorization Reference).
+M.action_exceptions = {
+  s3 = {
+    HeadObject = "GetObject",
+    HeadBucket = "ListBucket",
+    ListObjects = "ListBucket",
+    ListObjectsV2 = "ListBucket",
+    ListObjectVersions = "ListBucketVersions",
+    ListMultipartUploads = "ListBucketMultipartUploads",
+    ListParts = "ListMultipartUploadParts",
+    ListBuckets = "ListAllMyBuckets",
+    CopyObject = "PutObject",
+    CreateMultipartUpload = "PutObject",
+    UploadPart = "PutObject",
+    UploadPartCopy = "PutObject",
+    CompleteMultipartUpload = "PutObject",
+    DeleteObjects = "DeleteObject",
+    GetObjectAttributes = "GetObject",
+    PutObjectLockConfiguration = "PutBucketObjectLockConfiguration",
+    GetObjectLockConfiguration = "GetBucketObjectLockConfiguration",
+    PutBucketLifecycleConfiguration = "PutLifecycleConfiguration",
+    GetBucketLifecycleConfiguration = "GetLifecycleConfiguration",
+    DeleteBucketLifecycle = "PutLifecycleConfiguration",
+    PutBucketNotificationConfiguration = "PutBucketNotification",
+    GetBucketNotificationConfiguration = "GetBucketNotification",
+    PutBucketEncryption = "PutEncryptionConfiguration",
+    GetBucketEncryption = "GetEncryptionConfiguration",
+    DeleteBucketEncryption = "PutEncryptionConfiguration",
+    PutBucketReplication = "PutReplicationConfiguration",
+    GetBucketReplication = "GetReplicationConfiguration",
+    DeleteBucketReplication = "PutReplicationConfiguration",
+    PutPublicAccessBlock = "PutBucketPublicAccessBlock",
+    GetPublicAccessBlock = "GetBucketPublicAccessBlock",
+    DeletePublicAccessBlock = "PutBucketPublicAccessBlock",
+  },
+  lambda = {
+    Invoke = "InvokeFunction",
+    InvokeAsync = "InvokeAsync",
+  },
+}
+-- s3control's account-level operations share the s3 prefix but name the account.
+M.service_action_exceptions = {
+  s3control = {
+    GetPublicAccessBlock = "GetAccountPublicAccessBlock",
+    PutPublicAccessBlock = "PutAccountPublicAccessBlock",
+    DeletePublicAccessBlock = "PutAccountPublicAccessBlock",
+  },
+}
+
+-- Actions the ir framework declares for itself (docs/authoring.md): declaring them in a
+-- runbook is harmless, so `check` never calls them unused.
+M.framework_actions = { ["sts:GetCallerIdentity"] = true, ["s3:PutObject"] = true }
+
+-- The IAM prefix of an embedded service id, or nil when irhost has no model for it.
+function M.prefix(service)
+  if M.prefix_exceptions[service] then return M.prefix_exceptions[service] end
+  local m = models.load(service)
+  if not m then return nil end
+  return m.metadata.signingName or m.metadata.endpointPrefix
+end
+
+-- The IAM action ("s3:ListBucket") that authorizes service:operation.
+function M.iam_action(service, operation)
+  local prefix = M.prefix(service) or service
+  local by_service = M.service_action_exceptions[service]
+  local name = by_service and by_service[operation]
+  if not name then
+    local by_prefix = M.action_exceptions[prefix]
+    name = by_prefix and by_prefix[operation] or operation
+  end
+  return prefix .. ":" .. name
+end
+
+local prefix_index
+-- {prefix = {services...}} over the embedded services.
+function M.prefixes()
+  if prefix_index then return prefix_index end
+  prefix_index = {}
+  for _, s in ipairs(models.services()) do
+    local p = M.prefix(s)
+    local list = prefix_index[p] or {}
+    list[#list + 1] = s
+    prefix_index[p] = list
+  end
+  return prefix_index
+end
+
+-- Is text an IAM action in syntax ("ec2:DescribeInstances", "ec2:Describe*", "*")?
+function M.valid_syntax(text)
+  return text == "*" or text:match("^[%a%d][%a%d-]*:[%a%d*?]+$") ~= nil
+end
+
+-- Case-insensitive IAM glob match of action name `name` against pattern (`*`, `?`).
+local function glob(pattern, name)
+  local p = "^" .. pattern:lower():gsub("[%^%$%(%)%%%.%[%]%+%-]", "%%%0"):gsub("%*", ".*"):gsub("%?", ".") .. "$"
+  return name:lower():match(p) ~= nil
+end
+
+-- Does declared permission `perm` allow the call service:operation? A permission names
+-- either the operation or the IAM action that authorizes it.
+function M.allows(perm, service, operation)
+  if perm == "*" then return true end
+  local pp, pa = perm:match("^([^:]+):(.+)$")
+  local prefix = M.prefix(service) or service
+  if not pp or pp:lower() ~= prefix:lower() then return false end
+  if glob(pa, operation) then return true end
+  local iam = M.iam_action(service, operation)
+  return glob(pa, iam:match(":(.+)$"))
+end
+
+-- Every (service, operation) a permission's prefix and action cover, and the action names
+-- (operations and IAM aliases) valid under a prefix, for "did you mean".
+function M.actions_of(prefix)
+  local out, seen = {}, {}
+  for _, s in ipairs(M.prefixes()[prefix] or {}) do
+    local m = models.load(s)
+    for _, op in ipairs(models.operation_names(m)) do
+      for _, name in ipairs({ op, M.iam_action(s, op):match(":(.+)$") }) do
+        if not seen[name] then seen[name] = true; out[#out + 1] = name end
+      end
+    end
+  end
+  table.sort(out)
+  return out, seen
+end
+
+return M

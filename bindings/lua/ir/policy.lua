@@ -1,0 +1,222 @@
+-- ir.policy: `irhost policy RUNBOOK`, the least-privilege IAM policy for a runbook's
+-- responder role. Read statically (no runbook code runs): the declared permissions plus
+-- what the framework itself calls (ir.permissions), each mapped to the IAM action that
+-- authorizes it (ir.check.iam), one statement per service with actions sorted.
+--
+-- With `resources = true` and the param values the user gives (`--instance i-0abc`,
+-- `--evidence-bucket b`), an action whose every call passes one param as the resource it
+-- acts on gets its own statement limited to that resource's ARN. Only actions AWS
+-- authorizes at that resource level are narrowed (the table below); the rest keep "*".
+--
+--   run{path, source, resources = bool, args = {"--instance", "i-1"...} or values = {...},
+--       region = "*", account = "*", partition = "aws", write = fn(stream, text)?,
+--       load_module = ? (as ir.check.run)} -> exit code
+--   document(actions, narrowed) -> policy table;  text(policy) -> JSON text
+
+local check = require("ir.check")
+local iam = require("ir.check.iam")
+local models = require("ir.check.models")
+local util = require("ir.util")
+
+local M = {}
+
+-- IAM action -> the request member that names its resource, the ARN it becomes (AWS
+-- Service Authorization Reference; ${v} is the param value) and the statement's Sid suffix.
+M.resource_arns = {
+  ["ec2:StopInstances"] = { "InstanceIds", "arn:${partition}:ec2:${region}:${account}:instance/${v}", "Instance" },
+  ["ec2:StartInstances"] = { "InstanceIds", "arn:${partition}:ec2:${region}:${account}:instance/${v}", "Instance" },
+  ["ec2:RebootInstances"] = { "InstanceIds", "arn:${partition}:ec2:${region}:${account}:instance/${v}", "Instance" },
+  ["ec2:TerminateInstances"] = { "InstanceIds", "arn:${partition}:ec2:${region}:${account}:instance/${v}", "Instance" },
+  ["ec2:ModifyInstanceAttribute"] = { "InstanceId", "arn:${partition}:ec2:${region}:${account}:instance/${v}", "Instance" },
+  ["ec2:GetConsoleOutput"] = { "InstanceId", "arn:${partition}:ec2:${region}:${account}:instance/${v}", "Instance" },
+  ["ec2:GetConsoleScreenshot"] = { "InstanceId", "arn:${partition}:ec2:${region}:${account}:instance/${v}", "Instance" },
+  ["ec2:MonitorInstances"] = { "InstanceIds", "arn:${partition}:ec2:${region}:${account}:instance/${v}", "Instance" },
+  ["iam:GetRole"] = { "RoleName", "arn:${partition}:iam::${account}:role/${v}", "Role" },
+  ["iam:PutRolePolicy"] = { "RoleName", "arn:${partition}:iam::${account}:role/${v}", "Role" },
+  ["iam:DeleteRolePolicy"] = { "RoleName", "arn:${partition}:iam::${account}:role/${v}", "Role" },
+  ["iam:ListRolePolicies"] = { "RoleName", "arn:${partition}:iam::${account}:role/${v}", "Role" },
+  ["iam:ListAttachedRolePolicies"] = { "RoleName", "arn:${partition}:iam::${account}:role/${v}", "Role" },
+  ["iam:AttachRolePolicy"] = { "RoleName", "arn:${partition}:iam::${account}:role/${v}", "Role" },
+  ["iam:DetachRolePolicy"] = { "RoleName", "arn:${partition}:iam::${account}:role/${v}", "Role" },
+  ["iam:UpdateAssumeRolePolicy"] = { "RoleName", "arn:${partition}:iam::${account}:role/${v}", "Role" },
+  ["iam:ListAccessKeys"] = { "UserName", "arn:${partition}:iam::${account}:user/${v}", "User" },
+  ["iam:UpdateAccessKey"] = { "UserName", "arn:${partition}:iam::${account}:user/${v}", "User" },
+  ["iam:DeleteLoginProfile"] = { "UserName", "arn:${partition}:iam::${account}:user/${v}", "User" },
+  ["iam:PutUserPolicy"] = { "UserName", "arn:${partition}:iam::${account}:user/${v}", "User" },
+  ["s3:PutObject"] = { "Bucket", "arn:${partition}:s3:::${v}/*", "Object" },
+  ["s3:GetObject"] = { "Bucket", "arn:${partition}:s3:::${v}/*", "Object" },
+  ["s3:ListBucket"] = { "Bucket", "arn:${partition}:s3:::${v}", "Bucket" },
+  ["s3:GetBucketPolicy"] = { "Bucket", "arn:${partition}:s3:::${v}", "Bucket" },
+  ["s3:PutBucketPolicy"] = { "Bucket", "arn:${partition}:s3:::${v}", "Bucket" },
+  ["s3:PutBucketPublicAccessBlock"] = { "Bucket", "arn:${partition}:s3:::${v}", "Bucket" },
+  ["lambda:GetFunction"] = { "FunctionName", "arn:${partition}:lambda:${region}:${account}:function:${v}", "Function" },
+  ["lambda:PutFunctionConcurrency"] = { "FunctionName", "arn:${partition}:lambda:${region}:${account}:function:${v}", "Function" },
+  ["lambda:UpdateFunctionConfiguration"] = { "FunctionName", "arn:${partition}:lambda:${region}:${account}:function:${v}", "Function" },
+  ["secretsmanager:GetSecretValue"] = { "SecretId", "arn:${partition}:secretsmanager:${region}:${account}:secret:${v}*", "Secret" },
+  ["secretsmanager:RotateSecret"] = { "SecretId", "arn:${partition}:secretsmanager:${region}:${account}:secret:${v}*", "Secret" },
+  ["secretsmanager:PutSecretValue"] = { "SecretId", "arn:${partition}:secretsmanager:${region}:${account}:secret:${v}*", "Secret" },
+}
+
+-- The framework's own s3:PutObject goes to the --evidence-bucket (ir.permissions).
+local framework_resources = { ["s3:PutObject"] = "evidence_bucket" }
+
+-- The IAM action authorizing a declared permission "prefix:Operation" (wildcards kept).
+function M.iam_action(perm)
+  if perm == "*" or perm:find("[*?]") then return perm end
+  local prefix, op = perm:match("^([^:]+):(.+)$")
+  for _, s in ipairs(iam.prefixes()[prefix] or {}) do
+    local m = models.load(s)
+    if m and m.operations[op] then return iam.iam_action(s, op) end
+  end
+  return perm
+end
+
+-- The param a call passes for member: `ctx.params.NAME` or `{ ctx.params.NAME }`.
+local function param_of(value)
+  if value.tag == "Table" and #value.items == 1 and value.items[1].kind == "pos" then
+    value = value.items[1].value
+  end
+  if value.tag == "Index" and value.key.tag == "String" and value.obj.tag == "Index"
+      and value.obj.key.tag == "String" and value.obj.key.value == "params" then
+    return value.key.value
+  end
+end
+
+-- For each IAM action, the one param every call of it passes as its resource (or false).
+local function resource_params(calls)
+  local by_action = {}
+  for _, c in ipairs(calls) do
+    local action = iam.iam_action(c.service, c.operation)
+    local spec = M.resource_arns[action]
+    local p = false
+    if spec and c.params then
+      for _, it in ipairs(c.params.items) do
+        if it.kind == "named" and it.key == spec[1] then p = param_of(it.value) or false end
+      end
+    end
+    if by_action[action] == nil then by_action[action] = p
+    elseif by_action[action] ~= p then by_action[action] = false end
+  end
+  return by_action
+end
+
+local function expand(template, vars)
+  return (template:gsub("%${(%w+)}", function(k) return vars[k] or "*" end))
+end
+
+local function sid_of(prefix, suffix)
+  local s = prefix:gsub("(%w)(%w*)", function(a, b) return a:upper() .. b end):gsub("[^%w]", "")
+  return s .. (suffix or "")
+end
+
+-- Builds the policy: actions is a list of IAM actions, narrowed maps an action to
+-- {arn, sid = suffix} for the ones limited to one resource.
+function M.document(actions, narrowed)
+  narrowed = narrowed or {}
+  local groups, order = {}, {}
+  for _, a in ipairs(actions) do
+    local prefix = a == "*" and "all" or a:match("^([^:]+):")
+    local n = narrowed[a]
+    local resource = n and n.arn or "*"
+    local key = prefix .. "\0" .. resource
+    local g = groups[key]
+    if not g then
+      g = { prefix = prefix, resource = resource, suffix = n and n.sid or "", actions = {}, seen = {} }
+      groups[key] = g
+      order[#order + 1] = g
+    end
+    if not g.seen[a] then g.seen[a] = true; g.actions[#g.actions + 1] = a end
+  end
+  table.sort(order, function(x, y)
+    if x.prefix ~= y.prefix then return x.prefix < y.prefix end
+    if (x.resource == "*") ~= (y.resource == "*") then return x.resource == "*" end
+    return x.resource < y.resource
+  end)
+  local statements, used = {}, {}
+  for _, g in ipairs(order) do
+    table.sort(g.actions)
+    local sid = sid_of(g.prefix, g.suffix)
+    if used[sid] then
+      local k = 2
+      while used[sid .. k] do k = k + 1 end
+      sid = sid .. k
+    end
+    used[sid] = true
+    statements[#statements + 1] = { Sid = sid, Effect = "Allow", Action = g.actions, Resource = g.resource }
+  end
+  return { Version = "2012-10-17", Statement = statements }
+end
+
+-- IAM's conventional key order (Version before Statement), two-space indent.
+function M.text(policy)
+  local q = util.quote
+  local out = { "{\n", '  "Version": ', q(policy.Version), ",\n", '  "Statement": [' }
+  for i, s in ipairs(policy.Statement) do
+    out[#out + 1] = (i > 1 and "," or "") .. "\n    {\n"
+    out[#out + 1] = '      "Sid": ' .. q(s.Sid) .. ",\n"
+    out[#out + 1] = '      "Effect": ' .. q(s.Effect) .. ",\n"
+    out[#out + 1] = '      "Action": ['
+    for j, a in ipairs(s.Action) do
+      out[#out + 1] = (j > 1 and "," or "") .. "\n        " .. q(a)
+    end
+    out[#out + 1] = "\n      ],\n"
+    out[#out + 1] = '      "Resource": ' .. q(s.Resource) .. "\n    }"
+  end
+  out[#out + 1] = (#policy.Statement > 0 and "\n  " or "") .. "]\n}\n"
+  return table.concat(out)
+end
+
+local function default_write(stream, text)
+  require("irhost.host").send("output", { stream = stream, text = text })
+end
+
+-- Builds the policy for a runbook source; returns policy or nil, message.
+function M.build(opts)
+  local a = check.analyze(opts.path, opts.source, { load_module = opts.load_module })
+  local n = a.declaration and a.declaration.normalized
+  if not n then
+    local first = a.diagnostics[1]
+    local why = first and string.format("%s:%d:%d: %s", first.file, first.line, first.col, first.message)
+      or (opts.path .. ": the declaration is not literal enough to read without running it")
+    return nil, why .. " (run irhost check " .. opts.path .. ")"
+  end
+  local values = opts.values or {}
+  if opts.args and #opts.args > 0 then
+    local params = require("ir.params")
+    local v, err = params.parse(n.specs, opts.args, function() return "" end)
+    if not v then return nil, err end
+    values = v
+  end
+  local declared = require("ir").permissions(n, values)
+  local actions, narrowed = {}, {}
+  for _, p in ipairs(declared) do actions[#actions + 1] = M.iam_action(p) end
+  if opts.resources then
+    local vars = { partition = opts.partition or "aws", region = opts.region or "*", account = opts.account or "*" }
+    local params_for = resource_params(a.calls.calls)
+    for _, action in ipairs(actions) do
+      local spec = M.resource_arns[action]
+      local param = params_for[action]
+      if param == nil then param = framework_resources[action] end
+      local v = param and values[param]
+      if spec and type(v) == "string" and v ~= "" then
+        vars.v = v
+        narrowed[action] = { arn = expand(spec[2], vars), sid = spec[3] }
+      end
+    end
+  end
+  return M.document(actions, narrowed)
+end
+
+-- `irhost policy`: prints the policy JSON; returns the exit code (2 when it cannot be built).
+function M.run(opts)
+  local write = opts.write or default_write
+  local policy, err = M.build(opts)
+  if not policy then
+    write("stderr", "irhost policy: " .. err .. "\n")
+    return 2
+  end
+  write("stdout", M.text(policy))
+  return 0
+end
+
+return M

@@ -1,0 +1,254 @@
+/* Command-line parsing: see host/cli.h and docs/cli.md. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum kind { FLAG, STRING, SECONDS, MEGABYTES, COUNT, BIGCOUNT, RATE, HELP, VERSION };
+
+struct host_option { const char *name; enum kind kind; size_t off; };
+
+#define OFF(f) offsetof(struct irh_options, f)
+static const struct host_option host_options[] = {
+    {"region", STRING, OFF(region)},
+    {"profile", STRING, OFF(profile)},
+    {"endpoint-url", STRING, OFF(endpoint_url)},
+    {"out", STRING, OFF(out_dir)},
+    {"resume", STRING, OFF(resume_dir)},
+    {"dry-run", FLAG, OFF(dry_run)},
+    {"yes", FLAG, OFF(yes)},
+    {"json", FLAG, OFF(json)},
+    {"quiet", FLAG, OFF(quiet)},
+    {"verbose", FLAG, OFF(verbose)},
+    {"timeout", SECONDS, OFF(timeout_s)},
+    {"memory-limit", MEGABYTES, OFF(memory_limit)},
+    {"max-calls", COUNT, OFF(max_calls)},
+    {"max-mutating-calls", COUNT, OFF(max_mutating_calls)},
+    {"max-instructions", BIGCOUNT, OFF(max_instructions)},
+    {"rate", RATE, 0},
+    {"help", HELP, 0},
+    {"version", VERSION, 0},
+    {NULL, FLAG, 0},
+};
+
+static const struct host_option *find_option(const char *name, size_t len)
+{
+    for (const struct host_option *o = host_options; o->name; o++)
+        if (strlen(o->name) == len && memcmp(o->name, name, len) == 0) return o;
+    return NULL;
+}
+
+void irh_cli_usage(FILE *f)
+{
+    fputs(
+"irhost " IRH_VERSION ": incident-response runbooks for AWS, in a sandbox\n"
+"\n"
+"usage:\n"
+"  irhost RUNBOOK [runbook params] [host options]   run a runbook\n"
+"  irhost RUNBOOK --help                            the runbook's description and params\n"
+"  irhost check FILE...                             compile and check runbooks (for CI)\n"
+"  irhost describe RUNBOOK                          name, params, permissions, steps\n"
+"  irhost version | help\n"
+"\n"
+"host options (anywhere after the runbook; `--` ends them):\n"
+"  --region R  --profile P  --endpoint-url URL     AWS settings (override environment and config)\n"
+"  --dry-run                 plan mutating calls, send none\n"
+"  --yes                     no confirmation prompts for destructive steps\n"
+"  --out DIR                 run directory (default ./irhost-runs/<UTC time>-<runbook>/)\n"
+"  --resume DIR              continue an earlier run in DIR, skipping finished steps\n"
+"  --json                    print report.json on stdout (nothing else goes there)\n"
+"  --quiet | --verbose       less / more progress on stderr\n"
+"  --timeout SECONDS         wall-clock limit (default 900)\n"
+"  --memory-limit MB         Lua memory limit (default 256)\n"
+"  --max-instructions N      Lua instruction limit (default: none)\n"
+"  --max-calls N             AWS calls per run (default 10000)\n"
+"  --max-mutating-calls N    mutating AWS calls per run (default 1000)\n"
+"  --rate SERVICE=N/s        rate limit for one service (repeatable)\n"
+"\n"
+"exit codes: 0 success, 1 a step failed, 2 usage or parameter error, 3 sandbox violation\n"
+"or limit exceeded, 4 credentials or configuration error, 5 refused at a prompt.\n"
+"See docs/cli.md.\n", f);
+}
+
+static int set_value(struct irh_options *opt, const struct host_option *o, const char *v,
+                     char *err, size_t errlen)
+{
+    char *end;
+    void *field = (char *)opt + o->off;
+    switch (o->kind) {
+    case STRING:
+        if (!*v) { snprintf(err, errlen, "--%s: empty value", o->name); return -1; }
+        *(const char **)field = v;
+        return 0;
+    case SECONDS: {
+        errno = 0;
+        double d = strtod(v, &end);
+        if (errno || end == v || *end || !isfinite(d) || d <= 0 || d > 7 * 86400.0) {
+            snprintf(err, errlen, "--%s: '%s' is not a number of seconds between 0 and 604800", o->name, v);
+            return -1;
+        }
+        *(double *)field = d;
+        return 0;
+    }
+    case MEGABYTES: {
+        errno = 0;
+        unsigned long long mb = strtoull(v, &end, 10);
+        if (errno || end == v || *end || *v == '-' || mb < 16 || mb > 1024ULL * 1024) {
+            snprintf(err, errlen, "--%s: '%s' is not a size in MB between 16 and 1048576", o->name, v);
+            return -1;
+        }
+        *(size_t *)field = (size_t)mb * 1024 * 1024;
+        return 0;
+    }
+    case COUNT: {
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (errno || end == v || *end || n < 0) {
+            snprintf(err, errlen, "--%s: '%s' is not a whole number >= 0", o->name, v);
+            return -1;
+        }
+        *(long *)field = n;
+        return 0;
+    }
+    case BIGCOUNT: {
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (errno || end == v || *end || *v == '-' || n == 0) {
+            snprintf(err, errlen, "--%s: '%s' is not a whole number > 0", o->name, v);
+            return -1;
+        }
+        *(unsigned long long *)field = n;
+        return 0;
+    }
+    case RATE: {
+        const char *eq = strchr(v, '=');
+        size_t sl = eq ? (size_t)(eq - v) : 0;
+        if (!eq || sl == 0 || sl >= sizeof opt->rates[0].service || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != sl) {
+            snprintf(err, errlen, "--rate: '%s' is not SERVICE=N/s (e.g. ec2=5/s)", v);
+            return -1;
+        }
+        errno = 0;
+        double d = strtod(eq + 1, &end);
+        if (errno || end == eq + 1 || !isfinite(d) || d <= 0 || (*end && strcmp(end, "/s") != 0)) {
+            snprintf(err, errlen, "--rate: '%s' is not SERVICE=N/s with N > 0 (e.g. ec2=5/s)", v);
+            return -1;
+        }
+        if (opt->nrates == IRH_MAX_RATES) {
+            snprintf(err, errlen, "--rate: at most %d services", IRH_MAX_RATES);
+            return -1;
+        }
+        struct irh_rate *r = &opt->rates[opt->nrates++];
+        memcpy(r->service, v, sl);
+        r->service[sl] = '\0';
+        r->per_second = d;
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+static int is_command(const char *s)
+{
+    return strcmp(s, "check") == 0 || strcmp(s, "describe") == 0 ||
+           strcmp(s, "version") == 0 || strcmp(s, "help") == 0;
+}
+
+static void defaults(struct irh_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->timeout_s = 900;
+    opt->memory_limit = (size_t)256 * 1024 * 1024;
+    opt->max_calls = 10000;
+    opt->max_mutating_calls = 1000;
+    opt->interactive = isatty(0) && isatty(2);
+    const char *nc = getenv("NO_COLOR");
+    opt->color = isatty(2) && !(nc && *nc);
+}
+
+int irh_cli_parse(int argc, char **argv, struct irh_cli *cli, char *err, size_t errlen)
+{
+    memset(cli, 0, sizeof *cli);
+    defaults(&cli->opt);
+    cli->opt.args = calloc((size_t)argc + 1, sizeof(char *));
+    if (!cli->opt.args) { snprintf(err, errlen, "out of memory"); return -1; }
+    const char *command = NULL;
+    int want_help = 0, want_version = 0, options_done = 0, command_literal = 0;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (!options_done && strcmp(a, "--") == 0) { options_done = 1; continue; }
+        if (!options_done && (strcmp(a, "-h") == 0)) { want_help = 1; continue; }
+        if (!options_done && strncmp(a, "--", 2) == 0) {
+            const char *name = a + 2, *eq = strchr(name, '=');
+            size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+            const struct host_option *o = find_option(name, nl);
+            if (o) {
+                if (o->kind == HELP || o->kind == VERSION || o->kind == FLAG) {
+                    if (eq) { snprintf(err, errlen, "--%s takes no value (see irhost help)", o->name); return -1; }
+                    if (o->kind == HELP) want_help = 1;
+                    else if (o->kind == VERSION) want_version = 1;
+                    else *(int *)((char *)&cli->opt + o->off) = 1;
+                    continue;
+                }
+                const char *v = eq ? eq + 1 : NULL;
+                if (!v) {
+                    if (i + 1 >= argc) { snprintf(err, errlen, "--%s needs a value (see irhost help)", o->name); return -1; }
+                    v = argv[++i];
+                }
+                if (set_value(&cli->opt, o, v, err, errlen) != 0) {
+                    size_t n = strlen(err);
+                    snprintf(err + n, errlen - n, " (see irhost help)");
+                    return -1;
+                }
+                continue;
+            }
+        }
+        if (!command) {
+            if (a[0] == '-' && !options_done) {
+                snprintf(err, errlen, "unknown option %s (runbook params go after the runbook file; see irhost help)", a);
+                return -1;
+            }
+            command = a;
+            command_literal = options_done;
+            continue;
+        }
+        cli->opt.args[cli->opt.nargs++] = a;
+    }
+    if (cli->opt.quiet && cli->opt.verbose) {
+        snprintf(err, errlen, "--quiet and --verbose contradict each other; pick one");
+        return -1;
+    }
+    if (!command) {
+        cli->cmd = want_version ? IRH_CMD_VERSION : IRH_CMD_HELP;
+        return 0;
+    }
+    if (!is_command(command) || command_literal) {
+        cli->opt.runbook_file = command;
+        cli->cmd = want_help ? IRH_CMD_RUNBOOK_HELP : IRH_CMD_RUN;
+        return 0;
+    }
+    if (strcmp(command, "version") == 0) { cli->cmd = IRH_CMD_VERSION; return 0; }
+    if (strcmp(command, "help") == 0) { cli->cmd = IRH_CMD_HELP; return 0; }
+    if (strcmp(command, "check") == 0) {
+        if (cli->opt.nargs == 0) { snprintf(err, errlen, "check needs at least one runbook file (irhost check runbooks/*.lua)"); return -1; }
+        cli->cmd = IRH_CMD_CHECK;
+        cli->files = cli->opt.args;
+        cli->nfiles = cli->opt.nargs;
+        return 0;
+    }
+    /* describe */
+    if (cli->opt.nargs != 1) { snprintf(err, errlen, "describe takes one runbook file (irhost describe runbooks/ec2.lua)"); return -1; }
+    cli->cmd = IRH_CMD_DESCRIBE;
+    cli->opt.runbook_file = cli->opt.args[0];
+    cli->opt.nargs = 0;
+    return 0;
+}
+
+void irh_cli_free(struct irh_cli *cli)
+{
+    free(cli->opt.args);
+    cli->opt.args = NULL;
+}

@@ -1,0 +1,32 @@
+-- irhost.crypto against published test vectors.
+local t = dofile((os.getenv("IRHOST_ROOT") or ".") .. "/tests/aws/helper.lua")
+local c = require "irhost.crypto"
+
+t.eq(c.hex(c.sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "sha256 (FIPS 180-2)")
+t.eq(c.hex(c.sha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "sha256 of empty")
+t.eq(c.hex(c.md5("")), "d41d8cd98f00b204e9800998ecf8427e", "md5 of empty (RFC 1321)")
+t.eq(c.hex(c.md5("message digest")), "f96b697d7cb7938d525a2f31aaf161d0", "md5 (RFC 1321)")
+t.eq(c.hex(c.hmac_sha256(string.rep("\11", 20), "Hi There")),
+  "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7", "hmac_sha256 (RFC 4231 case 1)")
+t.eq(c.base64(""), "", "base64 empty")
+t.eq(c.base64("foobar"), "Zm9vYmFy", "base64 (RFC 4648)")
+t.eq(c.base64("fo"), "Zm8=", "base64 padding")
+t.eq(c.unbase64("Zm8="), "fo", "unbase64 padding")
+t.eq(c.unbase64("Zm9vYg=="), "foob", "unbase64 double padding")
+t.eq(c.unbase64(""), "", "unbase64 empty")
+t.ok(c.unbase64("Zm9") == nil, "unbase64 refuses bad length")
+t.ok(c.unbase64("Z$9v") == nil, "unbase64 refuses bad characters")
+local bin = c.random_bytes(256)
+t.eq(c.unbase64(c.base64(bin)), bin, "base64 round-trips binary")
+t.eq(#c.random_bytes(0), 0, "random_bytes(0)")
+t.ok(c.random_bytes(16) ~= c.random_bytes(16), "random_bytes differ")
+t.raises(function() c.random_bytes(-1) end, "random_bytes", "random_bytes refuses negatives")
+t.raises(function() c.random_bytes(2 ^ 21 // 1) end, "random_bytes", "random_bytes capped")
+local u = c.uuid4()
+t.ok(u:match("^%x%x%x%x%x%x%x%x%-%x%x%x%x%-4%x%x%x%-[89ab]%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$") ~= nil, "uuid4 format", u)
+t.ok(c.uuid4() ~= u, "uuid4 differ")
+t.eq(c.crc32("123456789"), 0xCBF43926, "crc32 check value")
+t.eq(c.crc32(""), 0, "crc32 of empty")
+t.eq(c.hex("\0\255"), "00ff", "hex")
+
+return t.done()

@@ -1,0 +1,21 @@
+-- Fault: a typo in a param field
+local ec2 = aws.client("ec2")
+
+return ir.runbook {
+  name = "corpus-param-field",
+  description = "Corpus runbook with one fault",
+  params = {
+    instance = { required = true, pattern = "^i%-%x+$", help = "instance id" },
+    mode = { default = "offline", choise = { "offline", "online" } },
+  },
+  permissions = { "ec2:DescribeInstances" },
+  steps = {
+    {
+      name = "Describe",
+      run = function(ctx)
+        local r = ec2:DescribeInstances{ InstanceIds = { ctx.params.instance } }
+        ctx.output("reservations", #r.Reservations)
+      end,
+    },
+  },
+}

@@ -1,0 +1,20 @@
+-- Fault: a typo in an operation name
+local ec2 = aws.client("ec2")
+
+return ir.runbook {
+  name = "corpus-op",
+  description = "Corpus runbook with one fault",
+  params = {
+    instance = { required = true, pattern = "^i%-%x+$", help = "instance id" },
+  },
+  permissions = { "ec2:DescribeInstances" },
+  steps = {
+    {
+      name = "Describe",
+      run = function(ctx)
+        local r = ec2:DescribeInstance{ InstanceIds = { ctx.params.instance } }
+        ctx.output("reservations", #r.Reservations)
+      end,
+    },
+  },
+}

@@ -1,0 +1,20 @@
+-- Fault: use of io, which the sandbox withholds
+local ec2 = aws.client("ec2")
+
+return ir.runbook {
+  name = "corpus-io",
+  description = "Corpus runbook with one fault",
+  params = {
+    instance = { required = true, pattern = "^i%-%x+$", help = "instance id" },
+  },
+  permissions = { "ec2:DescribeInstances" },
+  steps = {
+    {
+      name = "Describe",
+      run = function(ctx)
+        local r = ec2:DescribeInstances{ InstanceIds = { ctx.params.instance } }
+        io.write(#r.Reservations)
+      end,
+    },
+  },
+}

@@ -1,0 +1,20 @@
+-- Fault: a typo in a global function name
+local ec2 = aws.client("ec2")
+
+return ir.runbook {
+  name = "corpus-pirnt",
+  description = "Corpus runbook with one fault",
+  params = {
+    instance = { required = true, pattern = "^i%-%x+$", help = "instance id" },
+  },
+  permissions = { "ec2:DescribeInstances" },
+  steps = {
+    {
+      name = "Describe",
+      run = function(ctx)
+        local r = ec2:DescribeInstances{ InstanceIds = { ctx.params.instance } }
+        pirnt(#r.Reservations)
+      end,
+    },
+  },
+}

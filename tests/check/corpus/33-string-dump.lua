@@ -1,0 +1,20 @@
+-- Fault: string.dump, which the sandbox removes
+local ec2 = aws.client("ec2")
+
+return ir.runbook {
+  name = "corpus-dump",
+  description = "Corpus runbook with one fault",
+  params = {
+    instance = { required = true, pattern = "^i%-%x+$", help = "instance id" },
+  },
+  permissions = { "ec2:DescribeInstances" },
+  steps = {
+    {
+      name = "Describe",
+      run = function(ctx)
+        local r = ec2:DescribeInstances{ InstanceIds = { ctx.params.instance } }
+        ctx.output("code", string.dump(function() return r end))
+      end,
+    },
+  },
+}

@@ -1,0 +1,309 @@
+"""End to end: the real irhost binary runs runbooks/ec2.lua against tests/fakeaws (demo
+world). Every scenario of issue 6 "Proof"; assertions read the fake's state, not the
+runbook's output."""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.environ.get("IRHOST_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import tap  # noqa: E402
+from fakeaws import client  # noqa: E402
+
+IRHOST = os.environ.get("IRHOST") or os.path.join(ROOT, "build", "asan", "irhost")
+RUNBOOK = os.path.join(ROOT, "runbooks", "ec2.lua")
+REGION = "us-east-1"
+BUCKET = "irhost-evidence-111122223333"
+PLAIN, MULTI, ASG_A, ASG_B, ASG_C, SSM, ECS = (f"i-0a1b2c3d4e5f6000{n}" for n in range(1, 8))
+
+if not os.access(IRHOST, os.X_OK):
+    tap.skip("ec2 end to end", f"{IRHOST} is not built")
+    tap.done()
+
+TMP = tempfile.mkdtemp(prefix="irhost-ec2-e2e-")
+fake = client.start(world="demo")
+
+
+def run(args, out, yes=True, extra_env=None):
+    env = {"PATH": "/usr/bin:/bin", "HOME": TMP, "LANG": "C.UTF-8"}
+    env.update(fake.env(REGION))
+    env.update(extra_env or {})
+    cmd = [IRHOST, RUNBOOK, *args, "--poll-interval", "1"]
+    if out:
+        cmd += ["--out", out]
+    if yes:
+        cmd.append("--yes")
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=TMP, stdin=subprocess.DEVNULL)
+    run_dir = out
+    report = None
+    if run_dir and os.path.exists(os.path.join(run_dir, "report.json")):
+        with open(os.path.join(run_dir, "report.json")) as f:
+            report = json.load(f)
+    return p, report
+
+
+def ec2(state):
+    return state["ec2"][REGION]
+
+
+def tags(obj):
+    return {t["Key"]: t["Value"] for t in obj.get("Tags") or obj.get("TagSet") or []}
+
+
+def enis_of(state, iid):
+    return [e for e in ec2(state)["network_interfaces"].values() if (e.get("Attachment") or {}).get("InstanceId") == iid]
+
+
+def group_named(state, vpc, name):
+    return [g for g in ec2(state)["security_groups"].values() if g["GroupName"] == name and g["VpcId"] == vpc]
+
+
+def rules_of(state, gid):
+    return [r for r in ec2(state).get("security_group_rules", {}).values() if r["GroupId"] == gid]
+
+
+def step_status(report):
+    out = {}
+    for e in report["events"]:
+        if e.get("type") == "step_end":
+            out[e["name"]] = e["status"]
+    return out
+
+
+def mutating_calls(service=None):
+    ops = ("Modify", "Create", "Revoke", "Authorize", "Stop", "Detach", "Suspend", "Resume", "Deregister",
+           "Enter", "Send", "Put", "Delete", "Disassociate")
+    return [c for c in fake.calls(service=service) if c["operation"].startswith(ops)]
+
+
+def no_secret(p, run_dir):
+    blobs = [p.stdout, p.stderr]
+    for base, _, files in os.walk(run_dir or TMP):
+        for f in files:
+            with open(os.path.join(base, f), "rb") as fh:
+                blobs.append(fh.read().decode("latin-1"))
+    return not any(client.SECRET_KEY in b for b in blobs)
+
+
+def assert_contained(name, before, after, iid, ticket, online=False):
+    """The containment every offline (or online) run must leave behind."""
+    inst = ec2(after)["instances"][iid]
+    attrs = inst.get("Attributes", {})
+    tap.check(f"{name}: termination protection on", attrs.get("DisableApiTermination") is True, attrs)
+    tap.check(f"{name}: shutdown behaviour stop", attrs.get("InstanceInitiatedShutdownBehavior") == "stop", attrs)
+    vols = [v for v in ec2(after)["volumes"].values() for a in v.get("Attachments", []) if a["InstanceId"] == iid]
+    tap.check(f"{name}: no volume deleted on termination",
+              vols and all(a["DeleteOnTermination"] is False for v in vols for a in v["Attachments"] if a["InstanceId"] == iid), vols)
+    enis = enis_of(after, iid)
+    vpc = inst["VpcId"]
+    iso = group_named(after, vpc, "irhost-isolation")
+    tap.check(f"{name}: one isolation group in the VPC", len(iso) == 1, iso)
+    if iso:
+        gid = iso[0]["GroupId"]
+        tap.check(f"{name}: the isolation group has no rule (IPv4 and IPv6 egress revoked)", rules_of(after, gid) == [], rules_of(after, gid))
+        tap.check(f"{name}: every ENI only in the isolation group",
+                  enis and all([g["GroupId"] for g in e["Groups"]] == [gid] for e in enis), [e["Groups"] for e in enis])
+    orig = {e["NetworkInterfaceId"]: [g["GroupId"] for g in e["Groups"]] for e in enis_of(before, iid)}
+    tap.check(f"{name}: each ENI's original groups kept in a tag",
+              all(tags(e).get("irhost:original-groups") == ",".join(orig[e["NetworkInterfaceId"]]) for e in enis),
+              [(tags(e), orig) for e in enis])
+    snaps = [s for s in ec2(after)["snapshots"].values() if tags(s).get("irhost:instance") == iid]
+    vol_ids = sorted(v["VolumeId"] for v in vols)
+    tap.check(f"{name}: exactly one snapshot per volume, tagged", sorted(s["VolumeId"] for s in snaps) == vol_ids
+              and all(tags(s).get("irhost:ticket") == ticket and tags(s).get("irhost:device") for s in snaps), snaps)
+    t = tags(inst)
+    tap.check(f"{name}: instance tagged quarantined with the ticket",
+              t.get("irhost:status") == "quarantined" and t.get("irhost:ticket") == ticket and t.get("irhost:run-id"), t)
+    want = "running" if online else "stopped"
+    tap.check(f"{name}: instance {want}", inst["State"]["Name"] == want, inst["State"])
+
+
+def fresh():
+    fake.reset("demo")
+    fake.clear_faults()
+    fake.clear_calls()
+    return fake.state()
+
+
+try:
+    # --- a plain instance, with evidence uploaded to S3
+    before = fresh()
+    out = os.path.join(TMP, "plain")
+    p, rep = run(["--instance", PLAIN, "--ticket", "IR-A", "--evidence-bucket", BUCKET], out)
+    after = fake.state()
+    tap.check("plain: exit 0", p.returncode == 0, p.stderr)
+    assert_contained("plain", before, after, PLAIN, "IR-A")
+    tap.check("plain: ModifyInstanceAttribute Groups never used",
+              not any("Groups" in (c.get("params") or {}) for c in fake.calls(service="ec2", operation="ModifyInstanceAttribute")))
+    sums = {}
+    if os.path.exists(os.path.join(out, "SHA256SUMS")):
+        for line in open(os.path.join(out, "SHA256SUMS")):
+            h, f = line.split(None, 1)
+            sums[f.strip().lstrip("*").replace("evidence/", "")] = h
+    ok = bool(sums)
+    for f, h in sums.items():
+        path = os.path.join(out, "evidence", f)
+        ok = ok and os.path.exists(path) and hashlib.sha256(open(path, "rb").read()).hexdigest() == h
+    tap.check("plain: evidence files match SHA256SUMS", ok, sums)
+    tap.check("plain: metadata captured before changes", "instance.json" in sums and "network-interfaces.json" in sums, sums)
+    objs = after["s3"]["buckets"][BUCKET]["Objects"]
+    tap.check("plain: evidence uploaded under the ticket and run id",
+              any(k.startswith("IR-A/") and k.endswith("/evidence/instance.json") for k in objs), list(objs)[:5])
+    md = open(os.path.join(out, "report.md")).read() if os.path.exists(os.path.join(out, "report.md")) else ""
+    tap.check("plain: report names ticket, caller and evidence hashes",
+              "IR-A" in md and "arn:aws:iam::111122223333" in md and all(h in md for h in sums.values()), md[:400])
+    tap.check("plain: no secret in any output or file", no_secret(p, out))
+
+    # --- an instance with three ENIs (and instance-store volumes)
+    before = fresh()
+    out = os.path.join(TMP, "multi")
+    p, rep = run(["--instance", MULTI, "--ticket", "IR-B"], out)
+    after = fake.state()
+    tap.check("multi-ENI: exit 0", p.returncode == 0, p.stderr)
+    tap.check("multi-ENI: three ENIs", len(enis_of(after, MULTI)) == 3)
+    assert_contained("multi-ENI", before, after, MULTI, "IR-B")
+    tap.check("multi-ENI: ModifyInstanceAttribute Groups never used",
+              not any("Groups" in (c.get("params") or {}) for c in fake.calls(service="ec2", operation="ModifyInstanceAttribute")))
+    ev = [e for e in (rep or {}).get("events", []) if e.get("type") == "step_end" and e.get("name") == "Isolate network interfaces"]
+    tap.check("multi-ENI: the report lists each ENI's state",
+              ev and len(ev[0].get("outputs", {}).get("enis", [])) == 3 and all(s["state"].startswith("isolated") for s in ev[0]["outputs"]["enis"]), ev)
+    md = open(os.path.join(out, "report.md")).read()
+    tap.check("multi-ENI: instance-store volumes reported", "instance-store" in md, md[-800:])
+
+    # --- in an Auto Scaling group behind a classic ELB and a target group
+    before = fresh()
+    out = os.path.join(TMP, "asg")
+    p, rep = run(["--instance", ASG_A, "--ticket", "IR-C"], out)
+    after = fake.state()
+    tap.check("asg: exit 0", p.returncode == 0, p.stderr)
+    assert_contained("asg", before, after, ASG_A, "IR-C")
+    g = after["autoscaling"][REGION]["groups"]["web-asg"]
+    members = {i["InstanceId"]: i["LifecycleState"] for i in g["Instances"]}
+    tap.check("asg: instance detached", ASG_A not in members, members)
+    tap.check("asg: desired capacity kept", g["DesiredCapacity"] == before["autoscaling"][REGION]["groups"]["web-asg"]["DesiredCapacity"], g["DesiredCapacity"])
+    tap.check("asg: the other instances untouched", members.get(ASG_B) == "InService" and members.get(ASG_C) == "InService", members)
+    tap.check("asg: processes this run suspended are resumed", g.get("SuspendedProcesses") == [], g.get("SuspendedProcesses"))
+    sp = fake.calls(service="autoscaling", operation="SuspendProcesses")
+    tap.check("asg: suspended HealthCheck, ReplaceUnhealthy, Terminate, AZRebalance first",
+              sp and sorted(sp[0]["params"].get("ScalingProcesses", [])) == ["AZRebalance", "HealthCheck", "ReplaceUnhealthy", "Terminate"], sp)
+    det = fake.calls(service="autoscaling", operation="DetachInstances")
+    tap.check("asg: detached without decrementing", det and det[0]["params"].get("ShouldDecrementDesiredCapacity") is False, det)
+    clb = [i["InstanceId"] for i in after["elb"][REGION]["load_balancers"]["web-classic"]["Instances"]]
+    tap.check("asg: deregistered from the classic ELB, others stay", ASG_A not in clb and ASG_B in clb and ASG_C in clb, clb)
+    tg = list(after["elbv2"][REGION]["target_groups"].values())[0]
+    ids = [t["Id"] for t in tg["Targets"]]
+    tap.check("asg: deregistered from the target group, others stay", ASG_A not in ids and ASG_B in ids and ASG_C in ids, ids)
+    others = all(ec2(after)["instances"][i]["State"]["Name"] == "running" and
+                 [x["Groups"] for x in enis_of(after, i)] == [x["Groups"] for x in enis_of(before, i)] for i in (ASG_B, ASG_C))
+    tap.check("asg: other instances still running with their groups", others)
+
+    # --- online mode with SSM memory capture
+    before = fresh()
+    out = os.path.join(TMP, "online")
+    p, rep = run(["--instance", SSM, "--ticket", "IR-D", "--mode", "online", "--memory-bucket", BUCKET], out)
+    after = fake.state()
+    tap.check("online: exit 0", p.returncode == 0, p.stderr)
+    assert_contained("online", before, after, SSM, "IR-D", online=True)
+    cmds = list(after["ssm"][REGION]["commands"].values())
+    tap.check("online: one AWS-RunShellScript command", len(cmds) == 1 and cmds[0].get("DocumentName") == "AWS-RunShellScript", cmds)
+    text = json.dumps(cmds)
+    tap.check("online: the command writes to the memory bucket", BUCKET in text, text[:300])
+    tap.check("online: no credentials in the command", client.ACCESS_KEY not in text and client.SECRET_KEY not in text)
+    tap.check("online: capture output recorded as evidence", os.path.exists(os.path.join(out, "evidence", "memory-capture.json")))
+    sends = fake.calls(service="ssm", operation="SendCommand")
+    mods = [c for c in fake.calls(service="ec2", operation="ModifyNetworkInterfaceAttribute")]
+    tap.check("online: the final isolation comes after the capture",
+              sends and mods and mods[-1]["time"] >= sends[-1]["time"], (sends, mods[-1:] if mods else None))
+
+    # --- online mode on an instance SSM does not manage
+    fresh()
+    out = os.path.join(TMP, "online-nossm")
+    p, rep = run(["--instance", PLAIN, "--ticket", "IR-E", "--mode", "online", "--memory-bucket", BUCKET], out)
+    after = fake.state()
+    tap.check("online without SSM: exit 1", p.returncode == 1, p.stderr)
+    tap.check("online without SSM: says it is not SSM-managed", "not SSM-managed" in p.stderr, p.stderr)
+    iso = group_named(after, ec2(after)["instances"][PLAIN]["VpcId"], "irhost-isolation")
+    tap.check("online without SSM: still fully isolated",
+              iso and all([g["GroupId"] for g in e["Groups"]] == [iso[0]["GroupId"]] for e in enis_of(after, PLAIN)))
+
+    # --- dry run: nothing changes, the plan lists every mutating call
+    before = fresh()
+    out = os.path.join(TMP, "dry")
+    p, rep = run(["--instance", ASG_A, "--ticket", "IR-F", "--dry-run"], out, yes=False)
+    after = fake.state()
+    tap.check("dry run: exit 0 without --yes", p.returncode == 0, p.stderr)
+
+    def strip(s):
+        if isinstance(s, dict):
+            return {k: strip(v) for k, v in s.items() if not k.startswith("_")}
+        if isinstance(s, list):
+            return [strip(v) for v in s]
+        return s
+    for svc in ("ec2", "autoscaling", "elb", "elbv2", "ssm", "s3"):
+        tap.check(f"dry run: {svc} state unchanged", strip(before[svc]) == strip(after[svc]))
+    tap.check("dry run: no mutating call reached AWS", mutating_calls() == [], mutating_calls()[:3])
+    planned = {pc["operation"] for e in (rep or {}).get("events", []) if e.get("type") == "step_end" for pc in e.get("planned", [])}
+    want = {"ModifyInstanceAttribute", "CreateSecurityGroup", "ModifyNetworkInterfaceAttribute", "CreateTags",
+            "SuspendProcesses", "DetachInstances", "ResumeProcesses", "DeregisterInstancesFromLoadBalancer",
+            "DeregisterTargets", "CreateSnapshot", "StopInstances"}
+    tap.check("dry run: the plan lists every mutating call", want <= planned, sorted(want - planned))
+    md = open(os.path.join(out, "report.md")).read()
+    tap.check("dry run: report says dry run and lists planned calls", "dry run" in md and "StopInstances" in md)
+
+    # --- a failure injected at step 5, then --resume
+    before = fresh()
+    out = os.path.join(TMP, "resume")
+    # Step 1 reads the classic ELBs too: let that call through, fail step 5's.
+    fake.fault(service="elb", operation="DescribeLoadBalancers", kind="error", status=400,
+               code="InvalidConfigurationRequest", message="injected", after=1, count=-1)
+    p, rep = run(["--instance", ASG_B, "--ticket", "IR-G"], out)
+    st = step_status(rep or {"events": []})
+    tap.check("resume: the failing run exits 1", p.returncode == 1, p.stderr)
+    tap.check("resume: step 5 failed, 6 and later not run",
+              st.get("Deregister from load balancers") == "failed" and "Snapshot EBS volumes" not in st, st)
+    md = open(os.path.join(out, "report.md")).read()
+    tap.check("resume: the report says what was not done", "NOT done" in md and "Snapshot EBS volumes" in md)
+    fake.clear_faults()
+    groups_before = len(ec2(fake.state())["security_groups"])
+    p, rep = run(["--instance", ASG_B, "--ticket", "IR-G", "--resume", out], None)
+    after = fake.state()
+    tap.check("resume: the resumed run exits 0", p.returncode == 0, p.stderr)
+    with open(os.path.join(out, "report.json")) as f:
+        rep = json.load(f)
+    st = step_status(rep)
+    tap.check("resume: steps 1-4 not repeated",
+              all(st.get(n) == "done (resumed)" for n in ("Capture instance metadata", "Protect evidence from deletion",
+                                                         "Isolate network interfaces", "Leave the Auto Scaling group")), st)
+    tap.check("resume: no group created twice", len(ec2(after)["security_groups"]) == groups_before)
+    assert_contained("resume", before, after, ASG_B, "IR-G")
+    clb = [i["InstanceId"] for i in after["elb"][REGION]["load_balancers"]["web-classic"]["Instances"]]
+    tap.check("resume: deregistered after the resume", ASG_B not in clb and ASG_A in clb, clb)
+
+    # --- throttling on half the calls: the same final state
+    before = fresh()
+    out = os.path.join(TMP, "throttle")
+    fake.fault(service="*", kind="throttle", count=-1, every=2)
+    p, rep = run(["--instance", ECS, "--ticket", "IR-H"], out)
+    fake.clear_faults()
+    after = fake.state()
+    tap.check("throttling: exit 0", p.returncode == 0, p.stderr[-2000:])
+    assert_contained("throttling", before, after, ECS, "IR-H")
+    tap.check("throttling: retries recorded", (rep or {}).get("calls", {}).get("retries", 0) > 0, (rep or {}).get("calls"))
+
+    # --- a wrong instance id
+    fresh()
+    out = os.path.join(TMP, "wrong")
+    p, rep = run(["--instance", "i-0000000000000dead", "--ticket", "IR-I"], out)
+    tap.check("wrong id: exit 1", p.returncode == 1, p.stderr)
+    tap.check("wrong id: InvalidInstanceID.NotFound explained",
+              "InvalidInstanceID.NotFound" in p.stderr and "not found in region" in p.stderr, p.stderr)
+    tap.check("wrong id: nothing changed", mutating_calls() == [], mutating_calls()[:3])
+finally:
+    fake.stop()
+    shutil.rmtree(TMP, ignore_errors=True)
+tap.done()

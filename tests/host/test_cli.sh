@@ -1,0 +1,94 @@
+#!/bin/bash
+# The command line: subcommands, host options, usage errors (exit 2, one line + hint).
+source "$IRHOST_ROOT/tests/host/env.sh"
+
+run version version
+check "version: exit 0, names irhost and Lua" bash -c "[ $rc -eq 0 ] && grep -q '^irhost [0-9.]* (Lua 5.4' '$tmp/version.out'"
+run help help
+check "help: exit 0, usage on stdout" bash -c "[ $rc -eq 0 ] && grep -q 'usage:' '$tmp/help.out' && grep -q -- '--max-mutating-calls' '$tmp/help.out'"
+run bare
+check "no arguments: usage, exit 0" bash -c "[ $rc -eq 0 ] && grep -q 'usage:' '$tmp/bare.out'"
+
+# Usage errors: exit 2, one line, a hint, no crash.
+usage_error() {
+  local name="$1" want="$2"; shift 2
+  run "$name" "$@"
+  if [ "$rc" -eq 2 ] && has "$name" err "$want" && clean "$name" && [ ! -s "$tmp/$name.out" ]; then ok "$name: exit 2, '$want'"
+  else fail "$name: exit $rc"; sed 's/^/#   /' "$tmp/$name.err" | head -5; fi
+}
+usage_error "unknown host flag before the runbook" "unknown option --bogus" --bogus "$HELLO"
+usage_error "unknown runbook flag" "--bogus" "$HELLO" --name A --bogus 1 --out "$tmp/o1"
+usage_error "missing required param" "--name" "$HELLO" --out "$tmp/o2"
+usage_error "param fails its pattern" "--name" "$HELLO" --name 'bad;value' --out "$tmp/o3"
+usage_error "param not in choices" "--style" "$HELLO" --name A --style weird --out "$tmp/o4"
+usage_error "integer param gets text" "--count" "$HELLO" --name A --count many --out "$tmp/o5"
+usage_error "missing runbook file" "cannot read runbook" "$tmp/nope.lua"
+usage_error "runbook is a directory" "not a regular file" "$tmp"
+usage_error "bad --timeout" "--timeout: 'soon' is not a number" "$HELLO" --timeout soon
+usage_error "bad --memory-limit" "--memory-limit: '1' is not a size" "$HELLO" --memory-limit 1
+usage_error "bad --rate" "--rate: 'ec2' is not SERVICE=N/s" "$HELLO" --rate ec2
+usage_error "--region without value" "--region needs a value" "$HELLO" --region
+usage_error "flag with a value" "--dry-run takes no value" "$HELLO" --dry-run=yes
+usage_error "--quiet with --verbose" "contradict" "$HELLO" --quiet --verbose
+usage_error "check without files" "check needs at least one" check
+usage_error "describe without a runbook" "describe takes one runbook" describe
+usage_error "syntax error" "syntax_error.lua:3:" "$FIX/syntax_error.lua" --out "$tmp/o6"
+usage_error "not a runbook" "must end with \`return ir.runbook{...}\`" "$FIX/no_declaration.lua" --out "$tmp/o7"
+printf '\033LuaT\000\031\223\r\n' >"$tmp/bytecode.lua"
+usage_error "bytecode runbook" "compiled Lua bytecode" "$tmp/bytecode.lua"
+for n in "unknown host flag before the runbook" "missing runbook file" "bad --timeout" "syntax error" "bytecode runbook"; do
+  check "$n: the error is one line" test "$(lines "$n")" -eq 1
+done
+check "syntax error: a report is still written" test -s "$tmp/o6/report.json"
+
+run runtime "$FIX/runtime_error.lua" --out "$tmp/o8"
+check "runtime error in the main chunk: exit 1, file:line, no stack dump" \
+  bash -c "[ $rc -eq 1 ] && grep -q 'runtime_error.lua:3: attempt to index a nil value' '$tmp/runtime.err' && ! grep -q traceback '$tmp/runtime.err'"
+
+# Runbook help, describe, check.
+run rbhelp "$HELLO" --help
+check "RUNBOOK --help: exit 0, description and params on stdout" \
+  bash -c "[ $rc -eq 0 ] && grep -q 'Greets someone' '$tmp/rbhelp.out' && grep -q -- '--name' '$tmp/rbhelp.out' && grep -q -- '--count' '$tmp/rbhelp.out'"
+run rbhelp2 -h "$HELLO"
+check "-h before the runbook works too" bash -c "[ $rc -eq 0 ] && grep -q 'Greets someone' '$tmp/rbhelp2.out'"
+mkdir "$tmp/cwd"
+(cd "$tmp/cwd" && "$IRHOST" "$IRHOST_ROOT/$HELLO" --help >/dev/null 2>&1)
+check "--help makes no run directory" test ! -e "$tmp/cwd/irhost-runs"
+run describe describe "$HELLO"
+check "describe: name, params, permissions, steps" \
+  bash -c "[ $rc -eq 0 ] && grep -q 'name: hello' '$tmp/describe.out' && grep -q 'permissions:' '$tmp/describe.out' && grep -q 'Save the greeting as evidence' '$tmp/describe.out'"
+run check_ok check "$HELLO" "$FIX/destructive.lua"
+check "check of good runbooks: exit 0" test "$rc" -eq 0
+run check_bad check "$HELLO" "$FIX/syntax_error.lua"
+check "check with a syntax error: exit 2, names file:line" bash -c "[ $rc -eq 2 ] && grep -q 'syntax_error.lua:3:' '$tmp/check_bad.err' && grep -q 'FAIL' '$tmp/check_bad.err'"
+
+# Option order, --name=value, and `--`.
+run order --out "$tmp/o9" --quiet "$HELLO" --count=4 --name Bob
+check "host options before the runbook, --name=value form" bash -c "[ $rc -eq 0 ] && grep -q '\"sum\":10' '$tmp/o9/report.json' && grep -q 'Hello, Bob!' '$tmp/o9/report.json'"
+run dashdash "$HELLO" --out "$tmp/o10" --name Bob -- --dry-run
+check "-- ends host options (--dry-run after it goes to the runbook)" bash -c "[ $rc -eq 2 ] && grep -q -- '--dry-run' '$tmp/dashdash.err'"
+run quiet "$HELLO" --name A --out "$tmp/o11" --quiet
+check "--quiet: nothing on stderr or stdout for a good run" bash -c "[ $rc -eq 0 ] && [ ! -s '$tmp/quiet.err' ] && [ ! -s '$tmp/quiet.out' ]"
+
+# Progress and prints.
+run progress "$HELLO" --name A --out "$tmp/o12"
+check "progress: one line per step with ✓ and the run directory" \
+  bash -c "[ $rc -eq 0 ] && [ \$(grep -c '✓' '$tmp/progress.err') -eq 3 ] && grep -q 'run directory: $tmp/o12' '$tmp/progress.err' && [ ! -s '$tmp/progress.out' ]"
+check "no colour codes when stderr is not a terminal" bash -c "! grep -q $'\033' '$tmp/progress.err'"
+run prints "$FIX/prints.lua" --out "$tmp/o13"
+check "print goes to stderr and run.log, not stdout" \
+  bash -c "[ $rc -eq 0 ] && grep -q 'hello from print	42' '$tmp/prints.err' && grep -q 'printed in a step' '$tmp/o13/run.log' && [ ! -s '$tmp/prints.out' ]"
+check "require finds lib/ and dotted sub-folder modules" bash -c "grep -q '\"double\":42' '$tmp/o13/report.json' && grep -q '\"helper\":\"sub.helper\"' '$tmp/o13/report.json'"
+run reqmiss "$FIX/requires_missing.lua" --out "$tmp/o14"
+check "require of a missing module: exit 1, names it" bash -c "[ $rc -eq 1 ] && grep -q \"module 'does_not_exist' not found\" '$tmp/reqmiss.err'"
+
+# Confirmation without a terminal.
+run confirm "$FIX/destructive.lua" --out "$tmp/o15"
+check "destructive step without a TTY: exit 5 (refused)" test "$rc" -eq 5
+check "refusal is in the report" bash -c "grep -q '\"exit\":5' '$tmp/o15/report.json'"
+run confirm_yes "$FIX/destructive.lua" --out "$tmp/o16" --yes
+check "--yes runs the destructive step" bash -c "[ $rc -eq 0 ] && grep -q '\"action\":\"Change\"' '$tmp/o16/report.json'"
+run confirm_dry "$FIX/destructive.lua" --out "$tmp/o17" --dry-run
+check "--dry-run does not ask and does not change" bash -c "[ $rc -eq 0 ]"
+
+for n in version help rbhelp describe order progress prints confirm; do check "$n: clean output" clean "$n"; done

@@ -1,0 +1,533 @@
+"""The AWS call pipeline (host/awscall.c, http.c, audit.c, secrets.c, awserror.c) end to end
+against a loopback fault server: signatures, connection reuse, retries, quota, adaptive mode,
+rate limits, caps, allow-list, dry run, secret handles, faults, TLS, unreachable endpoints.
+Drives tests/unit/test_awscall.c --script. 127.0.0.1 only."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tap  # noqa: E402
+from faultserver import FaultServer  # noqa: E402
+
+ROOT = os.environ.get('IRHOST_ROOT', os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
+IRHOST = os.environ.get('IRHOST', os.path.join(ROOT, 'build', 'asan', 'irhost'))
+DRIVER = os.path.join(os.path.dirname(IRHOST), 'unit', 'test_awscall')
+AKID, SECRET = 'AKIDTRANSPORTTEST01', 'transport-secret-key-do-not-log-3f9a'
+TOKEN = 'transport-session-token-do-not-log-77c1'
+TMP = tempfile.mkdtemp(prefix='irh-transport-')
+OUTPUTS = []          # every stdout/stderr/audit text, searched for secrets at the end
+FORBIDDEN = [SECRET, TOKEN]
+
+
+def base_env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith('AWS_')}
+    env.update({'AWS_ACCESS_KEY_ID': AKID, 'AWS_SECRET_ACCESS_KEY': SECRET, 'AWS_SESSION_TOKEN': TOKEN,
+                'AWS_CONFIG_FILE': os.path.join(TMP, 'none'), 'AWS_SHARED_CREDENTIALS_FILE': os.path.join(TMP, 'none'),
+                'AWS_EC2_METADATA_DISABLED': 'true', 'NO_PROXY': '*', 'no_proxy': '*'})
+    for k in ('http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'all_proxy'):
+        env.pop(k, None)
+    for k, v in extra.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    return env
+
+
+def run(cmds, env=None, timeout=120):
+    """Runs the driver over cmds; returns (records, audit lines, stderr)."""
+    audit = os.path.join(TMP, 'audit-%d.jsonl' % len(OUTPUTS))
+    if os.path.exists(audit):
+        os.unlink(audit)
+    for c in cmds:
+        if c.get('op') == 'new':
+            c['audit'] = audit
+    text = ''.join(json.dumps(c) + '\n' for c in cmds)
+    p = subprocess.run([DRIVER, '--script'], input=text.encode(), capture_output=True, env=env or base_env(),
+                       timeout=timeout)
+    out, err = p.stdout.decode('utf-8', 'replace'), p.stderr.decode('utf-8', 'replace')
+    atext = open(audit, encoding='utf-8').read() if os.path.exists(audit) else ''
+    OUTPUTS.append((out, err, atext))
+    if p.returncode != 0:
+        raise AssertionError('driver exited %d: %s' % (p.returncode, err[-3000:]))
+    recs = [json.loads(line) for line in out.splitlines() if line.strip()]
+    audits = [json.loads(line) for line in atext.splitlines()]
+    return recs, audits, err
+
+
+def new(srv_url, **options):
+    o = {'endpoint_url': srv_url, 'region': 'us-east-1'}
+    o.update(options)
+    return {'op': 'new', 'options': o}
+
+
+def declare(perms, rates=None):
+    d = {'name': 't', 'permissions': perms}
+    if rates:
+        d['rates'] = rates
+    return {'op': 'declare', 'json': json.dumps(d)}
+
+
+FORM = 'application/x-www-form-urlencoded; charset=utf-8'
+
+
+def ec2(op, idx, n=1):
+    body = 'Action=%s&Version=2016-11-15' % op + ''.join('&InstanceId.%d=i-%04d' % (k + 1, idx) for k in range(n))
+    return {'op': 'call', 'id': idx, 'req': {
+        'service': 'ec2', 'operation': op, 'signing_name': 'ec2', 'endpoint_prefix': 'ec2', 'method': 'POST',
+        'path': '/', 'h:content-type': FORM, 'body': body,
+        'params': json.dumps({'InstanceIds': ['i-%04d' % idx]})}}
+
+
+def query(service, version, op, idx, fields=(), params=None):
+    body = 'Action=%s&Version=%s' % (op, version) + ''.join('&%s=%s' % kv for kv in fields)
+    return {'op': 'call', 'id': idx, 'req': {
+        'service': service, 'operation': op, 'signing_name': service, 'endpoint_prefix': service,
+        'method': 'POST', 'path': '/', 'h:content-type': FORM, 'body': body,
+        'params': json.dumps(params or dict(fields))}}
+
+
+def smgr(op, idx, doc):
+    return {'op': 'call', 'id': idx, 'req': {
+        'service': 'secretsmanager', 'operation': op, 'signing_name': 'secretsmanager',
+        'endpoint_prefix': 'secretsmanager', 'method': 'POST', 'path': '/',
+        'h:content-type': 'application/x-amz-json-1.1', 'h:x-amz-target': 'secretsmanager.' + op,
+        'body': json.dumps(doc), 'params': json.dumps(doc)}}
+
+
+def wait(n, timeout_ms=30000):
+    return {'op': 'wait', 'count': n, 'timeout_ms': timeout_ms}
+
+
+def results(recs):
+    return {r['id']: r['kv'] for r in recs if r['op'] == 'result'}
+
+
+def one(recs, op):
+    return [r for r in recs if r['op'] == op]
+
+
+def attempts_of(audits, call_id):
+    return [a for a in audits if a['call_id'] == call_id]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+if not os.path.exists(DRIVER):
+    tap.fail('driver built', DRIVER + ' is missing: make BUILD=... test-build first')
+    tap.done()
+
+srv = FaultServer({AKID: SECRET})
+ALL = ['ec2:*', 'iam:*', 'secretsmanager:*', 's3:*', 'sts:*']
+
+
+@tap.case
+def signed_requests_verify_with_botocore():
+    srv.reset()
+    recs, audits, _ = run([new(srv.url), declare(ALL), ec2('DescribeInstances', 1), wait(1),
+                           query('iam', '2010-05-08', 'ListUsers', 2), wait(1),
+                           smgr('ListSecrets', 3, {}), wait(1),
+                           {'op': 'call', 'id': 4, 'req': {'service': 's3', 'operation': 'GetObject', 'signing_name': 's3',
+                            'endpoint_prefix': 's3', 'method': 'GET', 'path': '/evidence-bucket/case%2042/a%2Bb.txt',
+                            'params': '{"Bucket":"evidence-bucket","Key":"case 42/a+b.txt"}'}}, wait(1)])
+    res = results(recs)
+    assert len(srv.requests) == 4, srv.requests
+    for r in srv.requests:
+        assert r['sig_ok'], r['sig_why']
+        assert r['headers'].get('x-amz-security-token') == TOKEN
+    scopes = [r['sig_why'] for r in srv.requests]
+    assert scopes == ['us-east-1/ec2', 'us-east-1/iam', 'us-east-1/secretsmanager', 'us-east-1/s3'], scopes
+    assert srv.requests[3]['headers']['x-amz-content-sha256'], 'S3 signs the payload hash'
+    assert all(res[i]['status'] == '200' for i in (1, 2, 3, 4)), res
+    assert res[1]['request_id'] == 'req-1' and res[1]['attempts'] == '1', res[1]
+    assert [a['outcome'] for a in audits] == ['ok'] * 4, audits
+    a = audits[0]
+    for k in ('time', 'service', 'operation', 'region', 'params', 'status', 'request_id', 'latency_ms', 'attempt',
+              'error_code', 'error_message', 'dry_run', 'account'):
+        assert k in a, k
+    assert a['params'] == {'InstanceIds': ['i-0001']} and a['status'] == 200 and a['dry_run'] is False
+
+
+@tap.case
+def one_connection_for_several_calls():
+    srv.reset()
+    cmds = [new(srv.url), declare(ALL)]
+    for i in range(1, 6):
+        cmds += [ec2('DescribeInstances', i), wait(1)]
+    run(cmds)
+    conns = {r['conn'] for r in srv.requests}
+    assert len(srv.requests) == 5 and len(conns) == 1, conns
+
+
+@tap.case
+def calls_run_concurrently():
+    srv.reset([{'kind': 'slow', 'delay': 1.0}] * 4)
+    t0 = time.monotonic()
+    recs, _, _ = run([new(srv.url), declare(ALL)] + [ec2('DescribeInstances', i) for i in range(1, 5)] + [wait(4)])
+    took = time.monotonic() - t0
+    assert len(results(recs)) == 4
+    assert took < 3.5, 'four 1 s calls in flight together took %.1f s' % took
+
+
+@tap.case
+def retries_throttling_then_succeeds():
+    srv.reset([{'kind': 'throttle'}, {'kind': 'throttle'}])
+    recs, audits, _ = run([new(srv.url), declare(ALL), ec2('DescribeInstances', 1), wait(1)])
+    r = results(recs)[1]
+    assert r['status'] == '200' and r['attempts'] == '3', r
+    assert [(a['attempt'], a['outcome'], a['error_code']) for a in audits] == \
+        [(1, 'retry', 'Throttling'), (2, 'retry', 'Throttling'), (3, 'ok', None)], audits
+    assert all(x['sig_ok'] for x in srv.requests)
+
+
+@tap.case
+def retries_5xx_and_reset():
+    # The reset comes first, on a fresh connection (libcurl itself resends once on a reused
+    # connection found dead, which is not an attempt).
+    srv.reset([{'kind': 'reset'}, {'status': 503, 'body': ''}])
+    recs, audits, _ = run([new(srv.url), declare(ALL), ec2('DescribeInstances', 1), wait(1)])
+    r = results(recs)[1]
+    assert r['status'] == '200' and r['attempts'] == '3', r
+    assert [a['error_code'] for a in audits] == ['ConnectionClosed', '503', None], audits
+
+
+@tap.case
+def non_retryable_error_surfaces_at_once():
+    body = ('<Response><Errors><Error><Code>InvalidInstanceID.NotFound</Code><Message>The instance ID '
+            '\'i-0001\' does not exist</Message></Error></Errors><RequestID>ec2-rid-9</RequestID></Response>')
+    srv.reset([{'status': 400, 'body': body}])
+    recs, audits, _ = run([new(srv.url), declare(ALL), ec2('DescribeInstances', 1), wait(1)])
+    r = results(recs)[1]
+    assert r['status'] == '400' and r['attempts'] == '1' and 'InvalidInstanceID.NotFound' in r['body'], r
+    assert len(srv.requests) == 1
+    a = audits[0]
+    assert a['outcome'] == 'error' and a['error_code'] == 'InvalidInstanceID.NotFound', a
+    assert a['request_id'] != '' and 'does not exist' in a['error_message'], a
+
+
+@tap.case
+def max_attempts_from_environment():
+    srv.reset([{'status': 500, 'body': '<<malformed'}] * 5)
+    recs, audits, _ = run([new(srv.url), declare(ALL), ec2('DescribeInstances', 1), wait(1)],
+                          env=base_env(AWS_MAX_ATTEMPTS='2'))
+    r = results(recs)[1]
+    assert r['status'] == '500' and r['attempts'] == '2', r
+    assert [a['error_code'] for a in audits] == ['500', '500'], 'malformed error body: status as the code'
+
+
+@tap.case
+def retry_quota_runs_out():
+    srv.reset([{'status': 503, 'body': ''}] * 400)
+    n = 110
+    cmds = [new(srv.url), declare(ALL)]
+    for i in range(1, n + 1):
+        cmds.append({'op': 'call', 'id': i, 'req': {'service': 's3', 'operation': 'ListBuckets', 'signing_name': 's3',
+                     'endpoint_prefix': 's3', 'method': 'GET', 'path': '/', 'params': '{}'}})
+    cmds += [wait(n, 60000), {'op': 'stats'}]
+    recs, audits, _ = run(cmds, env=base_env(AWS_MAX_ATTEMPTS='2'))
+    st = one(recs, 'stats')[0]
+    res = results(recs)
+    assert len(res) == n
+    # 500 tokens, 5 per retry: exactly 100 retries, the other calls fail at once.
+    assert st['retries'] == 100, st
+    assert sum(1 for r in res.values() if r['attempts'] == '1') == n - 100
+
+
+@tap.case
+def adaptive_mode_slows_down_after_throttling():
+    def span(mode):
+        srv.reset([{'kind': 'throttle'}] * 4)
+        env = base_env(AWS_RETRY_MODE=mode, AWS_MAX_ATTEMPTS='6')
+        cmds = [new(srv.url), declare(ALL)] + [ec2('DescribeInstances', i) for i in range(1, 21)] + [wait(20, 60000)]
+        recs, audits, _ = run(cmds, env=env)
+        res = results(recs)
+        assert len(res) == 20 and all(r.get('status') == '200' for r in res.values()), res
+        t = [r['time'] for r in srv.requests]
+        return max(t) - min(t), len(srv.requests)
+    std, n_std = span('standard')
+    ada, n_ada = span('adaptive')
+    tap.ok('adaptive: %d requests over %.2f s, standard: %d over %.2f s' % (n_ada, ada, n_std, std))
+    assert ada > std, 'adaptive mode did not slow the send rate after throttling'
+
+
+@tap.case
+def rate_limit_spreads_calls_in_order():
+    srv.reset()
+    cmds = [new(srv.url, rates={'ec2': 10}), declare(ALL, rates={'ec2': 4})]
+    cmds += [ec2('DescribeInstances', i) for i in range(1, 9)] + [wait(8)]
+    recs, _, _ = run(cmds)
+    assert len(results(recs)) == 8
+    t = [r['time'] for r in srv.requests]
+    ids = [r['body'].decode().split('InstanceId.1=')[1] for r in srv.requests]
+    assert ids == ['i-%04d' % i for i in range(1, 9)], ids
+    # 4/s, a bucket of one second: 4 at once, then one every 250 ms: >= 0.75 s in all.
+    assert max(t) - min(t) >= 0.7, 'declared rate 4/s (stricter than --rate 10) not applied: %.2f s' % (max(t) - min(t))
+
+
+@tap.case
+def caps_stop_the_run():
+    srv.reset()
+    recs, audits, _ = run([new(srv.url, max_calls=2), declare(ALL)] + [ec2('DescribeInstances', i) for i in (1, 2, 3)]
+                          + [wait(3), {'op': 'fatal'}])
+    res = results(recs)
+    assert res[3]['error'] == 'cap' and '--max-calls' in res[3]['message'], res[3]
+    f = one(recs, 'fatal')[0]
+    assert f['code'] == 3 and '--max-calls' in f['msg'], f
+    assert len(srv.requests) == 2
+    assert any(a['outcome'] == 'cap' for a in audits)
+
+
+@tap.case
+def allow_list_refuses_before_sending():
+    srv.reset()
+    recs, audits, _ = run([new(srv.url), declare(['ec2:Describe*']), ec2('TerminateInstances', 1),
+                           ec2('DescribeInstances', 2), wait(2)])
+    res = results(recs)
+    assert res[1]['error'] == 'denied' and 'ec2:TerminateInstances' in res[1]['message'], res[1]
+    assert res[2]['status'] == '200'
+    assert len(srv.requests) == 1 and b'DescribeInstances' in srv.requests[0]['body']
+    assert audits[0]['outcome'] == 'denied' and audits[0]['operation'] == 'TerminateInstances'
+
+
+@tap.case
+def iam_names_use_the_signing_prefix():
+    srv.reset()
+    req = {'op': 'call', 'id': 1, 'req': {
+        'service': 'elbv2', 'operation': 'DeregisterTargets', 'signing_name': 'elasticloadbalancing',
+        'endpoint_prefix': 'elasticloadbalancing', 'method': 'POST', 'path': '/', 'h:content-type': FORM,
+        'body': 'Action=DeregisterTargets&Version=2015-12-01&TargetGroupArn=arn%3Aaws%3Aelasticloadbalancing%3Aus-east-1%3A1%3Atargetgroup%2Fx%2F1&Targets.member.1.Id=i-1',
+        'params': '{}'}}
+    recs, _, _ = run([new(srv.url), declare(['elasticloadbalancing:Deregister*']), req, wait(1)])
+    assert results(recs)[1].get('status') == '200', results(recs)
+    srv.reset()
+    recs, _, _ = run([new(srv.url), declare(['elbv2:DeregisterTargets']), req, wait(1)])
+    assert results(recs)[1].get('error') == 'denied', 'the model service id is not an IAM prefix'
+
+
+@tap.case
+def dry_run_plans_mutating_calls():
+    srv.reset()
+    recs, audits, _ = run([new(srv.url, dry_run=1), declare(ALL), ec2('DescribeInstances', 1),
+                           ec2('StopInstances', 2), wait(2), {'op': 'stats'}])
+    res = results(recs)
+    assert res[1]['status'] == '200' and res[2]['error'] == 'dryrun', res
+    assert len(srv.requests) == 1 and b'DescribeInstances' in srv.requests[0]['body']
+    plan = [a for a in audits if a['dry_run']]
+    assert len(plan) == 1 and plan[0]['operation'] == 'StopInstances' and plan[0]['params'] == {'InstanceIds': ['i-0002']}
+    assert one(recs, 'stats')[0]['planned'] == 1
+
+
+@tap.case
+def secret_handles_round_trip():
+    srv.reset()
+    recs, audits, _ = run([new(srv.url), declare(ALL),
+                           {'op': 'request', 'type': 'secret_gen', 'req': {'length': '20', 'charset': 'alnumsym'}}])
+    handle = one(recs, 'reply')[0]['kv']['handle']
+    assert handle.startswith('irhost-secret-')
+    srv.reset()
+    gen = {'op': 'request', 'type': 'secret_gen', 'req': {'length': '24', 'charset': 'alnumsym'}}
+    # The handle is only valid in the run that made it: generate and use it in one run.
+    cmds = [new(srv.url), declare(ALL), gen]
+    proc_cmds = cmds + [
+        {'op': 'call', 'id': 1, 'req': None},  # placeholder, filled below
+    ]
+    del proc_cmds[-1]
+    # Two-phase in one driver process: first learn the handle, then use it.
+    p = subprocess.Popen([DRIVER, '--script'], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=base_env())
+    audit = os.path.join(TMP, 'audit-secret.jsonl')
+    cmds[0]['audit'] = audit
+    out_lines = []
+
+    def send(c):
+        p.stdin.write((json.dumps(c) + '\n').encode())
+        p.stdin.flush()
+
+    def read():
+        line = p.stdout.readline().decode()
+        out_lines.append(line)
+        return json.loads(line)
+
+    send(cmds[0]); read()
+    send(cmds[1]); read()
+    send(gen)
+    h = read()['kv']['handle']
+    send(query('iam', '2010-05-08', 'CreateLoginProfile', 1, [('UserName', 'bob'), ('Password', h)],
+               params={'UserName': 'bob', 'Password': h}))
+    send(wait(1)); r1 = read()
+    send(smgr('CreateSecret', 2, {'Name': 'db', 'SecretString': h}))
+    send(wait(1)); r2 = read()
+    send(query('iam', '2010-05-08', 'CreateAccessKey', 3, [('UserName', 'bob')]))
+    send(wait(1)); r3 = read()
+    kv3 = r3['kv']
+    assert 'result_json' in kv3 and 'body' not in kv3, kv3
+    doc = json.loads(kv3['result_json'])
+    key_handle = json.dumps(doc)
+    assert srv.new_secret not in key_handle and 'irhost-secret-' in key_handle, doc
+    kh = key_handle[key_handle.index('irhost-secret-'):][:46]
+    send(smgr('PutSecretValue', 4, {'SecretId': 'db', 'SecretString': kh}))
+    send(wait(1)); r4 = read()
+    send({'op': 'request', 'type': 'sign', 'req': smgr('PutSecretValue', 5, {'SecretId': 'db', 'SecretString': kh})['req']})
+    r5 = read()
+    p.stdin.close()
+    err = p.stderr.read().decode()
+    p.wait(timeout=60)
+    atext = open(audit).read()
+    OUTPUTS.append((''.join(out_lines), err, atext))
+    assert r1['kv']['status'] == '200' and r2['kv']['status'] == '200' and r4['kv']['status'] == '200'
+    reqs = srv.requests
+    from urllib.parse import parse_qs
+    password = parse_qs(reqs[0]['body'].decode())['Password'][0]
+    assert len(password) == 24 and password != h, password
+    assert json.loads(reqs[1]['body'])['SecretString'] == password, 'the same value reaches JSON bodies intact'
+    assert json.loads(reqs[3]['body'])['SecretString'] == srv.new_secret, 'a secret from a result goes back intact'
+    assert all(x['sig_ok'] for x in reqs), [x['sig_why'] for x in reqs]
+    assert 'error' in r5['kv'] and 'secret handle' in r5['kv']['error'], 'aws.sign never signs a secret: %s' % r5
+    FORBIDDEN.extend([password, srv.new_secret])
+    assert '"Password":"***"' in atext and '"SecretString":"***"' in atext, 'redacted params in the audit log'
+
+
+@tap.case
+def truncated_body_is_retried_then_fails():
+    srv.reset([{'kind': 'truncate'}] * 3)
+    recs, audits, _ = run([new(srv.url), declare(ALL), ec2('DescribeInstances', 1), wait(1)])
+    r = results(recs)[1]
+    assert r['error'] == 'transport' and 'after 3 attempts' in r['message'] and '\n' not in r['message'], r
+    assert [a['error_code'] for a in audits] == ['TruncatedResponse'] * 3, audits
+
+
+@tap.case
+def malformed_success_body_passes_to_the_parser():
+    srv.reset([{'status': 200, 'body': '<<<not xml at all'}])
+    recs, _, _ = run([new(srv.url), declare(ALL), ec2('DescribeInstances', 1), wait(1)])
+    r = results(recs)[1]
+    assert r['status'] == '200' and r['body'] == '<<<not xml at all', r
+
+
+@tap.case
+def slow_response_and_read_timeout():
+    srv.reset([{'kind': 'slow', 'delay': 1.2}])
+    recs, audits, _ = run([new(srv.url), declare(ALL), ec2('DescribeInstances', 1), wait(1)])
+    assert results(recs)[1]['status'] == '200' and audits[0]['latency_ms'] >= 1100, audits
+    srv.reset([{'kind': 'stall', 'delay': 4}])
+    recs, audits, _ = run([new(srv.url), declare(ALL), ec2('DescribeInstances', 1), wait(1)],
+                          env=base_env(AWS_MAX_ATTEMPTS='1', IRHOST_READ_TIMEOUT='1'))
+    r = results(recs)[1]
+    assert r['error'] == 'transport' and audits[0]['error_code'] == 'Timeout', (r, audits)
+
+
+@tap.case
+def unreachable_endpoint():
+    url = 'http://127.0.0.1:%d' % free_port()
+    recs, audits, _ = run([new(url), declare(ALL), ec2('DescribeInstances', 1), wait(1)],
+                          env=base_env(AWS_MAX_ATTEMPTS='2'))
+    r = results(recs)[1]
+    assert r['error'] == 'transport' and '127.0.0.1' in r['message'] and 'AWS_ENDPOINT_URL' in r['message'], r
+    assert '\n' not in r['message']
+    assert [a['error_code'] for a in audits] == ['ConnectionError'] * 2, audits
+
+
+@tap.case
+def tls_self_signed_is_refused_unless_trusted():
+    if not shutil.which('openssl'):
+        raise AssertionError('openssl CLI missing')
+    cert, key = os.path.join(TMP, 'cert.pem'), os.path.join(TMP, 'key.pem')
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+                    '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+                   check=True, capture_output=True)
+    tls = FaultServer({AKID: SECRET}, certfile=cert, keyfile=key)
+    try:
+        recs, audits, _ = run([new(tls.url), declare(ALL), ec2('DescribeInstances', 1), wait(1)])
+        r = results(recs)[1]
+        assert r['error'] == 'transport' and 'AWS_CA_BUNDLE' in r['message'], r
+        assert audits[-1]['error_code'] == 'TLSError' and len(audits) == 1, 'TLS failures are not retried'
+        recs, audits, _ = run([new(tls.url), declare(ALL), ec2('DescribeInstances', 1), wait(1)],
+                              env=base_env(AWS_CA_BUNDLE=cert))
+        assert results(recs)[1]['status'] == '200' and tls.requests[-1]['sig_ok']
+    finally:
+        tls.stop()
+
+
+@tap.case
+def missing_credentials_are_fatal():
+    srv.reset()
+    env = base_env(AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None, AWS_SESSION_TOKEN=None)
+    recs, audits, _ = run([new(srv.url), declare(ALL), ec2('DescribeInstances', 1), wait(1), {'op': 'fatal'}], env=env)
+    r = results(recs)[1]
+    assert r['error'] == 'credentials' and '\n' not in r['message'], r
+    assert one(recs, 'fatal')[0]['code'] == 4
+    assert audits and audits[0]['outcome'] == 'credentials' and not srv.requests
+
+
+@tap.case
+def assume_role_handle_signs_with_the_role():
+    srv.reset()
+    recs, audits, _ = run([new(srv.url), declare(ALL + ['sts:AssumeRole']),
+                           {'op': 'request', 'type': 'assume_role', 'req': {
+                               'role_arn': 'arn:aws:iam::222233334444:role/ir-responder', 'session_name': 'ir-42',
+                               'external_id': 'ext-1', 'duration': '900'}}])
+    rep = one(recs, 'reply')[0]['kv']
+    assert rep.get('handle') == 'irhost-cred-1', rep
+    assert rep['arn'] == 'arn:aws:sts::222233334444:assumed-role/ir-responder/ir-42', rep
+    srv.reset()
+    c = ec2('DescribeInstances', 1)
+    c['req']['credentials'] = 'irhost-cred-1'
+    recs, audits, _ = run([new(srv.url), declare(ALL + ['sts:AssumeRole']),
+                           {'op': 'request', 'type': 'assume_role', 'req': {
+                               'role_arn': 'arn:aws:iam::222233334444:role/ir-responder', 'session_name': 'ir-42'}},
+                           c, wait(1)])
+    call = srv.requests[-1]
+    assert call['sig_ok'] and call['headers']['x-amz-security-token'] == srv.role[2], call['sig_why']
+    assert audits[-1]['account'] == '222233334444', audits[-1]
+    FORBIDDEN.extend([srv.role[1], srv.role[2]])
+
+
+@tap.case
+def presign_and_sign():
+    # Long-term keys here: with temporary credentials a signature or presigned URL must carry
+    # the session token (that is how SigV4 works), so aws.sign/aws.presign expose it.
+    srv.reset()
+    env = base_env(AWS_SESSION_TOKEN=None)
+    recs, audits, _ = run(env=env, cmds=[new(srv.url), declare(['s3:GetObject', 'ec2:Describe*']),
+                           {'op': 'request', 'type': 'presign', 'req': {'method': 'GET', 'bucket': 'evidence',
+                            'key': 'IR-42/disk image.raw', 'expires': '600', 'region': 'us-east-1'}},
+                           {'op': 'request', 'type': 'presign', 'req': {'method': 'PUT', 'bucket': 'evidence',
+                            'key': 'x', 'expires': '600'}},
+                           {'op': 'request', 'type': 'sign', 'req': ec2('DescribeInstances', 1)['req']}])
+    r = one(recs, 'reply')
+    url = r[0]['kv']['url']
+    assert 'X-Amz-Expires=600' in url and 'X-Amz-Signature=' in url and 'disk%20image.raw' in url, url
+    assert r[1]['kv'].get('error') and 's3:PutObject' in r[1]['kv']['error'], r[1]
+    s = r[2]['kv']
+    assert s.get('h:authorization', '').startswith('AWS4-HMAC-SHA256') and s.get('url', '').startswith(srv.url), s
+    assert not srv.requests, 'sign and presign send nothing'
+
+
+@tap.case
+def no_secret_in_any_output():
+    leaked = []
+    for out, err, audit in OUTPUTS:
+        for s in FORBIDDEN:
+            for name, text in (('stdout', out), ('stderr', err), ('audit', audit)):
+                if s in text:
+                    leaked.append((s[:6] + '...', name))
+    assert not leaked, leaked
+    assert len(FORBIDDEN) >= 6, FORBIDDEN
+
+
+srv.stop()
+shutil.rmtree(TMP, ignore_errors=True)
+tap.done()
