@@ -5,7 +5,9 @@
  *   base64(s) / unbase64(s)  -> standard alphabet with padding; unbase64 returns nil, err on bad input
  *   random_bytes(n)          -> n bytes from the OpenSSL CSPRNG (n <= 1 MiB)
  *   uuid4()                  -> random RFC 4122 version 4 UUID, lowercase
- *   crc32(s)                 -> IEEE CRC-32 of s as an integer */
+ *   crc32(s)                 -> IEEE CRC-32 of s as an integer
+ *   urlencode(s[, safe])     -> RFC 3986 percent-encoding (uppercase hex); unreserved
+ *                               characters and those in `safe` stay as they are */
 #include <stdint.h>
 #include <string.h>
 #include <lauxlib.h>
@@ -143,6 +145,35 @@ static int l_crc32(lua_State *L)
     return 1;
 }
 
+static int l_urlencode(lua_State *L)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    size_t len, slen = 0;
+    const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
+    const char *safe = luaL_optlstring(L, 2, "", &slen);
+    unsigned char keep[256] = {0};
+    for (int c = 'A'; c <= 'Z'; c++) keep[c] = 1;
+    for (int c = 'a'; c <= 'z'; c++) keep[c] = 1;
+    for (int c = '0'; c <= '9'; c++) keep[c] = 1;
+    keep['-'] = keep['.'] = keep['_'] = keep['~'] = 1;
+    for (size_t i = 0; i < slen; i++) keep[(unsigned char)safe[i]] = 1;
+    size_t extra = 0;
+    for (size_t i = 0; i < len; i++) if (!keep[s[i]]) extra++;
+    if (extra == 0) { lua_settop(L, 1); return 1; }
+    luaL_argcheck(L, len <= (SIZE_MAX - len) / 3, 1, "too long");
+    luaL_Buffer b;
+    char *p = luaL_buffinitsize(L, &b, len + 2 * extra);
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (keep[s[i]]) { p[o++] = (char)s[i]; continue; }
+        p[o++] = '%';
+        p[o++] = digits[s[i] >> 4];
+        p[o++] = digits[s[i] & 15];
+    }
+    luaL_pushresultsize(&b, o);
+    return 1;
+}
+
 static const luaL_Reg crypto_funcs[] = {
     {"sha256", l_sha256},
     {"md5", l_md5},
@@ -153,6 +184,7 @@ static const luaL_Reg crypto_funcs[] = {
     {"random_bytes", l_random_bytes},
     {"uuid4", l_uuid4},
     {"crc32", l_crc32},
+    {"urlencode", l_urlencode},
     {NULL, NULL},
 };
 

@@ -290,8 +290,11 @@ static int source_from_link(struct chain *c, const char *profile, const char *sr
     where(c, profile, "credential_source", w, sizeof w);
     int r;
     if (strcasecmp(src, "Environment") == 0) {
-        if (!env("AWS_ACCESS_KEY_ID")) snprintf(inner, sizeof inner, "AWS_ACCESS_KEY_ID is not set"), r = -1;
-        else r = from_env(out, inner, sizeof inner);
+        if (env("AWS_ACCESS_KEY_ID")) r = from_env(out, inner, sizeof inner);
+        else {
+            snprintf(inner, sizeof inner, "AWS_ACCESS_KEY_ID is not set");
+            r = -1;
+        }
     } else if (strcasecmp(src, "Ec2InstanceMetadata") == 0) r = link_imds(out, inner, sizeof inner);
     else if (strcasecmp(src, "EcsContainer") == 0) r = link_container(out, inner, sizeof inner);
     else {

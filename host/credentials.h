@@ -1,6 +1,7 @@
-/* The credential provider chain, in the AWS SDKs' order, with caching and refresh.
- * Environment -> shared credentials/config profile -> credential_process -> role_arn
- * (source_profile / credential_source) -> web identity -> container endpoint -> IMDSv2. */
+/* The credential provider chain, in botocore's order, with caching and refresh:
+ * environment (unless --profile) -> profile role_arn (source_profile / credential_source)
+ * -> web identity -> credentials-file keys -> credential_process -> config-file keys ->
+ * container endpoint -> IMDSv2. */
 #ifndef IRH_CREDENTIALS_H
 #define IRH_CREDENTIALS_H
 #include <stddef.h>

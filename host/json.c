@@ -53,8 +53,13 @@ static int get_path(lua_State *L)
         lua_gettable(L, -2);
         path += n + (dot ? 1 : 0);
     }
-    if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) {
-        lua_tostring(L, -1);
+    if (lua_type(L, -1) == LUA_TSTRING) return 1;
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+        /* cjson decodes every number as a float: give integral values back as integers. */
+        lua_Number n = lua_tonumber(L, -1);
+        lua_Integer i;
+        if (lua_numbertointeger(n, &i) && (lua_Number)i == n) lua_pushfstring(L, "%I", (LUAI_UACINT)i);
+        else lua_pushfstring(L, "%f", n);
         return 1;
     }
     lua_pushnil(L);

@@ -9,6 +9,7 @@
 /* How deep coroutine.close may nest: Lua 5.4.4 overflows the C stack on long chains. */
 #define CLOSE_DEPTH_MAX 16
 #define RO_CACHE_KEY "irhost.luaenv.ro"
+#define OWN_MT_KEY "irhost.luaenv.ownmt"   /* metatables the runbook installed itself */
 
 /* ---------------------------------------------------------------- loading text only */
 
@@ -93,7 +94,32 @@ static int safe_setmetatable(lua_State *L)
     if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
         return luaL_error(L, "cannot change a protected metatable");
     lua_settop(L, 2);
+    if (t == LUA_TTABLE) {
+        luaL_getsubtable(L, LUA_REGISTRYINDEX, OWN_MT_KEY);
+        lua_pushvalue(L, 2);
+        lua_pushboolean(L, 1);
+        lua_rawset(L, -3);
+        lua_pop(L, 1);
+    }
     lua_setmetatable(L, 1);
+    return 1;
+}
+
+static void wrap_top(lua_State *L);
+
+/* getmetatable for runbooks: their own metatables as they are; a metatable that trusted
+ * code made (a decoded JSON array's, say) only as a read-only view, so a runbook cannot
+ * add __mode or __index to it afterwards. */
+static int safe_getmetatable(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    if (!lua_getmetatable(L, 1)) { lua_pushnil(L); return 1; }
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL) return 1;
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, OWN_MT_KEY);
+    lua_pushvalue(L, -2);
+    int own = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    if (!own) wrap_top(L);
     return 1;
 }
 
@@ -326,7 +352,7 @@ static int sandbox_require(lua_State *L)
 
 static const char *const base_names[] = {
     "assert", "error", "ipairs", "next", "pairs", "pcall", "rawequal", "rawget", "rawlen",
-    "rawset", "select", "tonumber", "tostring", "type", "xpcall", "getmetatable", "_VERSION", NULL,
+    "rawset", "select", "tonumber", "tostring", "type", "xpcall", "_VERSION", NULL,
 };
 
 /* Pushes a shallow copy of the trusted library table lib (only names, if given). */
@@ -365,6 +391,8 @@ void irh_luaenv_push(lua_State *L)
     lua_setfield(L, env, "load");
     lua_pushcfunction(L, safe_setmetatable);
     lua_setfield(L, env, "setmetatable");
+    lua_pushcfunction(L, safe_getmetatable);
+    lua_setfield(L, env, "getmetatable");
     lua_getglobal(L, "collectgarbage");
     lua_pushcclosure(L, safe_collectgarbage, 1);
     lua_setfield(L, env, "collectgarbage");
@@ -420,6 +448,9 @@ void irh_luaenv_harden(lua_State *L)
     lua_pushglobaltable(L);
     lua_pushcclosure(L, safe_load, 1);
     lua_setglobal(L, "load");
+    /* The runner has no stdout: print goes to the run log in both worlds. */
+    lua_pushcfunction(L, sandbox_print);
+    lua_setglobal(L, "print");
     /* Lock the string metatable: getmetatable("") returns this marker, not the table. */
     lua_pushliteral(L, "");
     if (lua_getmetatable(L, -1)) {

@@ -95,7 +95,7 @@ local function capture_metadata(ctx)
   local summary = facts.summary(inst, enis, volumes, {
     asg = asg, classic_load_balancers = lbs, target_groups = tgs, instance_store = storage,
     elastic_ips = (function()
-      local l = {}
+      local l = json.array()
       for _, a in ipairs(addrs) do l[#l + 1] = { public_ip = a.PublicIp, allocation_id = a.AllocationId, association_id = a.AssociationId } end
       return l
     end)(),

@@ -18,6 +18,8 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_err
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$ROOT/tests/lsan.supp}"
 export PYTHONDONTWRITEBYTECODE=1
+# Nothing in the tests may query a real instance metadata service.
+export AWS_EC2_METADATA_DISABLED=true
 pattern="${1:-}"
 logdir="$ROOT/$BUILD/test-logs"
 rm -rf "$logdir"; mkdir -p "$logdir"

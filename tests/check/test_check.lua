@@ -156,7 +156,7 @@ ok(so:find("^e%.lua:15:42: error: ") and so:find("\nw%.lua:16:15: warning: unuse
 ok(se == "irhost check: 1 error, 1 warning in 2 files\n", "text format ends with a summary on stderr", se)
 ok(run({ { path = "e.lua", source = err_src } }, { format = "yaml" }) == 2, "an unknown format is a usage error")
 c, so = run({ { path = "x.lua", source = "return ir.runbook{", runtime_error = "x.lua:1: boom" } })
-ok(so:find("x.lua:1:1: error: boom", 1, true), "a runtime error from the sandbox is reported", so)
+ok(c == 1 and so:find("x.lua:1:1: error: boom", 1, true), "a runtime error from the sandbox is reported", so)
 
 -- JSON.
 c, so = run({ { path = "e.lua", source = err_src }, { path = "w.lua", source = warn_src } }, { format = "json" })
@@ -176,7 +176,7 @@ doc = json.decode(so)
 local r = doc.runs and doc.runs[1]
 ok(doc.version == "2.1.0" and doc["$schema"]:find("sarif%-2%.1%.0") and r and r.tool.driver.name == "irhost check",
   "sarif: version, schema and driver", so)
-ok(r and #r.results == 2 and r.results[1].level == "error" and r.results[2].level == "warning", "sarif: results and levels")
+ok(c == 1 and r and #r.results == 2 and r.results[1].level == "error" and r.results[2].level == "warning", "sarif: results and levels")
 local loc = r and r.results[1].locations[1].physicalLocation
 ok(loc and loc.artifactLocation.uri == "e.lua" and loc.region.startLine == 15 and loc.region.startColumn == 42,
   "sarif: physical location")

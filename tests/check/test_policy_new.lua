@@ -43,11 +43,6 @@ local function run_policy(path, source, opts)
   local code = policy.run(opts)
   return code, table.concat(out.stdout), table.concat(out.stderr)
 end
-local function set_of(list)
-  local s = {}
-  for _, v in ipairs(list) do s[v] = true end
-  return s
-end
 local function same_set(a, b)
   for k in pairs(a) do if not b[k] then return false end end
   for k in pairs(b) do if not a[k] then return false end end
@@ -176,6 +171,26 @@ ok(load(files[2].content, "=test", "t") ~= nil, "the new test compiles")
 code, out = run_policy(files[1].path, files[1].content)
 doc = json.decode(out)
 ok(code == 0 and invalid(doc) == nil, "the new runbook has a valid policy")
+if os.execute("command -v luacheck >/dev/null 2>&1") then
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -p '" .. dir .. "/tests'"))
+  for _, f in ipairs(files) do
+    local h = assert(io.open(dir .. "/" .. f.path, "w"))
+    h:write(f.content)
+    h:close()
+  end
+  local rc = root .. "/.luacheckrc"
+  local lp = io.popen("cd '" .. dir .. "' && luacheck --no-color --config '" .. rc .. "' web-compromise.lua && " ..
+    "luacheck --no-color --config '" .. rc .. "' --std irhost+irhost_test tests/web-compromise_test.lua 2>&1")
+  local lout = lp:read("a")
+  local lok = lp:close()
+  os.execute("rm -rf '" .. dir .. "'")
+  ok(lok, "luacheck with .luacheckrc passes the new runbook and its test", lout)
+else
+  n = n + 1
+  print("ok " .. n .. " - luacheck on the skeleton # SKIP luacheck (Debian lua-check) is not installed")
+end
 for _, bad in ipairs({ "", "../evil", "has space", "1st", "a/b", string.rep("x", 65) }) do
   local f, e = scaffold.files(bad)
   ok(f == nil and e:find("is not a runbook name", 1, true), "new refuses the name '" .. bad:sub(1, 12) .. "'")

@@ -115,11 +115,7 @@ function M.format_time(t, fmt)
 end
 
 -- RFC 3986 percent-encoding; `safe` lists extra characters left alone (e.g. "/").
-function M.urlencode(s, safe)
-  s = tostring(s)
-  local pat = "[^%w%-%._~" .. (safe and safe:gsub("%p", "%%%0") or "") .. "]"
-  return (s:gsub(pat, function(c) return string.format("%%%02X", c:byte()) end))
-end
+M.urlencode = crypto.urlencode
 
 function M.urldecode(s)
   return (s:gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))

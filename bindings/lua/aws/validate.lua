@@ -88,6 +88,14 @@ function checkers.list(model, shape, v, path)
   end
   local err = check_range(shape, #v, path, "length")
   if err then return err end
+  local ms = model.shapes[shape.member.shape]
+  if ms.type == "string" and not ms.enum and not ms.min and not ms.max then
+    -- The common case (ids, names, values): only the type to check.
+    for i = 1, #v do
+      if type(v[i]) ~= "string" then return path .. "[" .. i .. "]: expected a string, got " .. typename(v[i]) end
+    end
+    return nil
+  end
   for i, item in ipairs(v) do
     err = check(model, shape.member, item, path .. "[" .. i .. "]")
     if err then return err end

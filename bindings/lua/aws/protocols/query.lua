@@ -7,9 +7,13 @@ local xmlshape = require "aws.xmlshape"
 local errors = require "aws.errors"
 
 local M = {}
+local urlencode = util.urlencode
+-- "1", "2", ...: list indexes as text, formatted once.
+local INDEX = setmetatable({}, { __index = function(t, i) local s = tostring(i); t[i] = s; return s end })
 
 local function scalar_text(model, ref, shape, v)
   local t = shape.type
+  if t == "string" then return v end
   if t == "boolean" then return util.bool_text(v) end
   if t == "timestamp" then
     return tostring(util.format_time(util.parse_time(v), ref.timestampFormat or shape.timestampFormat or "iso8601"))
@@ -46,7 +50,7 @@ add = function(out, model, ref, v, prefix, ec2)
   if t == "structure" then return add_structure(out, model, shape, v, prefix, ec2) end
   if t == "list" then
     if #v == 0 then
-      if not ec2 then out[#out + 1] = { prefix, "" } end
+      if not ec2 then out[#out + 1] = urlencode(prefix) .. "=" end
       return
     end
     local list_prefix
@@ -59,6 +63,14 @@ add = function(out, model, ref, v, prefix, ec2)
       end
     else
       list_prefix = prefix .. "." .. (shape.member.locationName or "member")
+    end
+    local ms = model.shapes[shape.member.shape]
+    if ms.type == "string" then
+      -- The common case (ids, names, values): one string per item.
+      local p = urlencode(list_prefix) .. "."
+      local n = #out
+      for i = 1, #v do out[n + i] = p .. INDEX[i] .. "=" .. urlencode(v[i]) end
+      return
     end
     for i, item in ipairs(v) do add(out, model, shape.member, item, list_prefix .. "." .. i, ec2) end
     return
@@ -74,15 +86,13 @@ add = function(out, model, ref, v, prefix, ec2)
     end
     return
   end
-  out[#out + 1] = { prefix, scalar_text(model, ref, shape, v) }
+  out[#out + 1] = urlencode(prefix) .. "=" .. urlencode(scalar_text(model, ref, shape, v))
 end
 
 -- The form body for an operation: Action, Version and the params.
 function M.form(model, op, params, ec2)
-  local pairs_ = { { "Action", op.name }, { "Version", model.metadata.apiVersion } }
-  if op.input and params then add(pairs_, model, op.input, params, "", ec2) end
-  local parts = {}
-  for i, p in ipairs(pairs_) do parts[i] = util.urlencode(p[1]) .. "=" .. util.urlencode(p[2]) end
+  local parts = { "Action=" .. urlencode(op.name), "Version=" .. urlencode(model.metadata.apiVersion or "") }
+  if op.input and params then add(parts, model, op.input, params, "", ec2) end
   return table.concat(parts, "&")
 end
 

@@ -157,11 +157,11 @@ function M.read(block, diag, opts)
     end
     info.valid = ok and true or false
     if ok and info.permissions then
-      local perms, seen = {}, {}
+      local list, seen = {}, {}
       for _, p in ipairs(info.permissions) do
-        if not seen[p.action] then seen[p.action] = true; perms[#perms + 1] = p.action end
+        if not seen[p.action] then seen[p.action] = true; list[#list + 1] = p.action end
       end
-      ok.permissions = perms
+      ok.permissions = list
     end
     info.normalized = ok or nil
   end
