@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,8 +67,14 @@ static void stop_runner(struct broker *b, const char *status, int exit_code, con
 
 static void reply(struct broker *b, uint8_t type, uint32_t id, struct irh_kv *kv)
 {
-    if (kv && irh_ipc_send(b->fd, type, id, kv) != 0 && errno != EPIPE && errno != ECONNRESET)
-        fprintf(stderr, "irhost: cannot answer the runner: %s\n", strerror(errno));
+    if (kv && irh_ipc_send(b->fd, type, id, kv) != 0) {
+        /* A dead runner is reaped by the loop; one that stopped reading (the send timed
+         * out at the wall-clock limit) cannot be talked to any more. */
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            stop_runner(b, "limit", 3, "the runner stopped reading the broker's replies until the wall-clock limit (raise it with --timeout SECONDS)");
+        else if (errno != EPIPE && errno != ECONNRESET)
+            stop_runner(b, "violation", 3, "cannot answer the runner");
+    }
     irh_kv_free(kv);
 }
 
@@ -182,8 +189,8 @@ static void on_output(struct broker *b, const struct irh_kv *req)
     size_t len;
     const char *stream = irh_kv_get(req, "stream", NULL), *text = irh_kv_get(req, "text", &len);
     if (!text) return;
-    /* With --json, stdout holds the report and nothing else. */
-    FILE *f = (stream && strcmp(stream, "stdout") == 0 && !b->opt->json) ? stdout : stderr;
+    /* In a run with --json, stdout holds the report and nothing else. */
+    FILE *f = (stream && strcmp(stream, "stdout") == 0 && !(b->run && b->opt->json)) ? stdout : stderr;
     fwrite(text, 1, len, f);
     fflush(f);
 }
@@ -442,6 +449,16 @@ int irh_broker_run(const struct irh_options *opt, const char *mode)
         code = 3;
         goto out;
     }
+    /* Big buffers so results and requests rarely wait for each other; a send blocked
+     * anyway gives up at the wall-clock limit (a runner that stops reading must not
+     * hang the broker past it). */
+    int bufsize = 4 * 1024 * 1024;
+    struct timeval tv = { (time_t)opt->timeout_s + 1, 0 };
+    for (int i = 0; i < 2; i++) {
+        setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
+        setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
+    }
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     fflush(NULL);
     /* Fork before any credential exists in this process: the runner never had one. */
     b.pid = fork();

@@ -9,7 +9,10 @@
 /* How deep coroutine.close may nest: Lua 5.4.4 overflows the C stack on long chains. */
 #define CLOSE_DEPTH_MAX 16
 #define RO_CACHE_KEY "irhost.luaenv.ro"
-#define OWN_MT_KEY "irhost.luaenv.ownmt"   /* metatables the runbook installed itself */
+/* Marks a metatable the runbook installed itself (a key it cannot put into another table:
+ * trusted tables reach it only as read-only views). A registry set would pin every
+ * metatable, and a weak one is what this sandbox avoids. */
+static const char own_mt_marker;
 
 /* ---------------------------------------------------------------- loading text only */
 
@@ -95,11 +98,9 @@ static int safe_setmetatable(lua_State *L)
         return luaL_error(L, "cannot change a protected metatable");
     lua_settop(L, 2);
     if (t == LUA_TTABLE) {
-        luaL_getsubtable(L, LUA_REGISTRYINDEX, OWN_MT_KEY);
-        lua_pushvalue(L, 2);
+        lua_pushlightuserdata(L, (void *)&own_mt_marker);
         lua_pushboolean(L, 1);
-        lua_rawset(L, -3);
-        lua_pop(L, 1);
+        lua_rawset(L, 2);
     }
     lua_setmetatable(L, 1);
     return 1;
@@ -115,10 +116,9 @@ static int safe_getmetatable(lua_State *L)
     luaL_checkany(L, 1);
     if (!lua_getmetatable(L, 1)) { lua_pushnil(L); return 1; }
     if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL) return 1;
-    luaL_getsubtable(L, LUA_REGISTRYINDEX, OWN_MT_KEY);
-    lua_pushvalue(L, -2);
+    lua_pushlightuserdata(L, (void *)&own_mt_marker);
     int own = lua_rawget(L, -2) != LUA_TNIL;
-    lua_pop(L, 2);
+    lua_pop(L, 1);
     if (!own) wrap_top(L);
     return 1;
 }

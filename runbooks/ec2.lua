@@ -145,7 +145,8 @@ local function isolate(ctx)
     if n.VpcId ~= vpc then error("ENIs of " .. id .. " are in several VPCs; isolate them by hand", 0) end
   end
   local transition = isolation.ensure_group(ec2, ctx, vpc, "transition")
-  local final, label = nil, "isolated: no traffic"
+  local final
+  local label = "isolated: no traffic"
   if online_capture(ctx) then
     local targets, missing = isolation.ssm_targets(ec2, ctx, vpc, ctx.region)
     if #missing > 0 then

@@ -44,8 +44,13 @@ int main(int argc, char **argv)
     luaL_openlibs(L);
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "searchers");
+    /* Insert before the file searchers, after preload, keeping the others. */
+    for (lua_Integer i = (lua_Integer)luaL_len(L, -1); i >= 2; i--) {
+        lua_rawgeti(L, -1, i);
+        lua_rawseti(L, -2, i + 1);
+    }
     lua_pushcfunction(L, searcher);
-    lua_rawseti(L, -2, 2);  /* before the file searchers, after preload */
+    lua_rawseti(L, -2, 2);
     lua_pop(L, 1);
     const char *root = getenv("IRHOST_ROOT");
     lua_pushfstring(L, "%s/tests/lib/?.lua;./?.lua", root ? root : ".");

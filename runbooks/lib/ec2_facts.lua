@@ -6,8 +6,9 @@ local marks = require("lib.marks")
 local M = {}
 
 local function not_found(id, region, code)
-  return string.format("instance %s was not found in region %s (%s): check the id and --region; " ..
-    "an instance terminated more than an hour ago is no longer listed", id, tostring(region or "?"), code)
+  return string.format("instance %s was not found in %s (%s): check the id and --region; " ..
+    "an instance terminated more than an hour ago is no longer listed", id,
+    region and ("region " .. region) or "the run's region (--region, AWS_REGION or the profile's)", code)
 end
 
 -- The raw DescribeInstances record; raises a clear message when the instance does not exist.

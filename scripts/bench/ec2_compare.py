@@ -20,6 +20,7 @@ INSTANCE = "i-0a1b2c3d4e5f60003"   # ASG member behind a classic ELB and a targe
 CLI_SERVICE = {"s3": "s3api"}
 BOTO3_SCRIPT = r'''
 import json, sys, boto3
+from botocore import xform_name
 calls = json.load(open(sys.argv[1]))
 session = boto3.session.Session(region_name="us-east-1")
 clients = {}
@@ -28,9 +29,8 @@ for c in calls:
     if svc not in clients:
         clients[svc] = session.client(svc, endpoint_url=sys.argv[2])
     cl = clients[svc]
-    fn = getattr(cl, cl.meta.method_to_api_mapping and {v: k for k, v in cl.meta.method_to_api_mapping.items()}[c["operation"]])
     try:
-        fn(**c["params"])
+        getattr(cl, xform_name(c["operation"]))(**c["params"])
     except cl.exceptions.ClientError:
         pass
 '''

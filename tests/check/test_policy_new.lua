@@ -197,16 +197,27 @@ for _, bad in ipairs({ "", "../evil", "has space", "1st", "a/b", string.rep("x",
 end
 
 -- Every shipped runbook: valid policy whose actions equal the calls it can make.
-local p = io.popen('ls -1 "' .. root .. '/runbooks" 2>/dev/null')
 local shipped = {}
-for name in p:lines() do if name:match("%.lua$") then shipped[#shipped + 1] = name end end
-p:close()
-table.sort(shipped)
+for _, dir in ipairs({ "runbooks", "runbooks/examples" }) do
+  local p = io.popen('ls -1 "' .. root .. "/" .. dir .. '" 2>/dev/null')
+  local names = {}
+  for name in p:lines() do if name:match("%.lua$") then names[#names + 1] = name end end
+  p:close()
+  table.sort(names)
+  for _, name in ipairs(names) do shipped[#shipped + 1] = dir .. "/" .. name end
+end
 if #shipped == 0 then n = n + 1; print("ok " .. n .. " - shipped runbook policies # SKIP no runbooks/*.lua yet") end
-for _, name in ipairs(shipped) do
-  local path = "runbooks/" .. name
+local disk = function(p)
+  local f = io.open(root .. "/" .. p, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+for _, path in ipairs(shipped) do
   local src = read(root .. "/" .. path)
-  code, out, err = run_policy(path, src, { load_module = module_loader })
+  local decl = require("ir.testing").load_declaration(path, disk)
+  code, out, err = run_policy(path, src, { load_module = module_loader, declaration = decl })
   local pdoc = code == 0 and json.decode(out)
   ok(pdoc and invalid(pdoc) == nil, path .. ": policy is a valid IAM policy", err .. (pdoc and tostring((invalid(pdoc))) or ""))
   if pdoc then

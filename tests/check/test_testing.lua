@@ -123,5 +123,40 @@ code, out = one('test("sandbox", function()\n  expect(io == nil and os.execute =
   '  expect_error(function() ir.runbook = nil end, "read%-only")\nend)\n')
 ok(code == 0, "test files see the sandbox's globals, ir read-only", out)
 
+-- The shipped EC2 runbook under the harness: a wrong instance id (issue 6's scenario).
+local root = os.getenv("IRHOST_ROOT") or "."
+local f = io.open(root .. "/runbooks/ec2.lua", "rb")
+if f then
+  f:close()
+  local disk = function(p)
+    local h = io.open(root .. "/" .. p, "rb")
+    if not h then return nil, "no such file " .. p end
+    local s = h:read("a")
+    h:close()
+    return s
+  end
+  local src = [[
+test("wrong instance id", function()
+  stub("ec2", "DescribeInstances", { error = { code = "InvalidInstanceID.NotFound", status = 400,
+    message = "The instance ID 'i-0000000000000dead' does not exist" } })
+  local r = run("../ec2.lua", { "--instance", "i-0000000000000dead", "--ticket", "IR-1", "--yes" })
+  expect_eq(r.exit, 1)
+  expect_calls(r, { "ec2:DescribeInstances" })
+  local first
+  for _, e in ipairs(r.events) do if e.type == "step_end" then first = e; break end end
+  expect_eq(first and first.status, "failed")
+  expect_match(first.error, "InvalidInstanceID%.NotFound")
+end)
+]]
+  local out = {}
+  code = testing.run{ files = { { path = "runbooks/tests/ec2_wrong_id_test.lua", source = src } }, load = disk,
+    write = function(_, text) out[#out + 1] = text end }
+  ok(code == 0, "runbooks/ec2.lua under irhost test: a wrong instance id fails step 1 with the AWS code",
+    table.concat(out))
+else
+  n = n + 1
+  print("ok " .. n .. " - runbooks/ec2.lua under irhost test # SKIP runbooks/ec2.lua is absent")
+end
+
 print("1.." .. n)
 return failed == 0

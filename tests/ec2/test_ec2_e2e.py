@@ -134,7 +134,7 @@ try:
     # --- a plain instance, with evidence uploaded to S3
     before = fresh()
     out = os.path.join(TMP, "plain")
-    p, rep = run(["--instance", PLAIN, "--ticket", "IR-A", "--evidence-bucket", BUCKET], out)
+    p, rep = run(["--instance", PLAIN, "--ticket", "IR-A", "--evidence-bucket", BUCKET, "--isolation-nacl"], out)
     after = fake.state()
     tap.check("plain: exit 0", p.returncode == 0, p.stderr)
     assert_contained("plain", before, after, PLAIN, "IR-A")
@@ -158,6 +158,25 @@ try:
     tap.check("plain: report names ticket, caller and evidence hashes",
               "IR-A" in md and "arn:aws:iam::111122223333" in md and all(h in md for h in sums.values()), md[:400])
     tap.check("plain: no secret in any output or file", no_secret(p, out))
+    ips = [a["PrivateIpAddress"] for e in enis_of(after, PLAIN) for a in e["PrivateIpAddresses"]]
+    acl = [a for a in ec2(after)["network_acls"].values()
+           if any(x["SubnetId"] == ec2(after)["instances"][PLAIN]["SubnetId"] for x in a["Associations"])][0]
+    denies = [e for e in acl["Entries"] if e["RuleAction"] == "deny" and e.get("CidrBlock") in [ip + "/32" for ip in ips]]
+    lowest_allow = min(e["RuleNumber"] for e in acl["Entries"] if e["RuleAction"] == "allow")
+    tap.check("plain: --isolation-nacl denies the instance's addresses both ways, before any allow",
+              {e["Egress"] for e in denies} == {False, True} and all(e["RuleNumber"] < lowest_allow for e in denies), denies)
+
+    # --- --release undoes the network isolation
+    p, rep = run(["--instance", PLAIN, "--ticket", "IR-A"] + ["--release"], os.path.join(TMP, "release"))
+    rel = fake.state()
+    tap.check("release: exit 0", p.returncode == 0, p.stderr)
+    orig = {e["NetworkInterfaceId"]: [g["GroupId"] for g in e["Groups"]] for e in enis_of(before, PLAIN)}
+    tap.check("release: original groups back on every ENI",
+              all([g["GroupId"] for g in e["Groups"]] == orig[e["NetworkInterfaceId"]] for e in enis_of(rel, PLAIN)))
+    acl = ec2(rel)["network_acls"][acl["NetworkAclId"]]
+    tap.check("release: the ACL deny entries removed",
+              not [e for e in acl["Entries"] if e.get("CidrBlock") in [ip + "/32" for ip in ips]], acl["Entries"])
+    tap.check("release: instance tagged released", tags(ec2(rel)["instances"][PLAIN]).get("irhost:status") == "released")
 
     # --- an instance with three ENIs (and instance-store volumes)
     before = fresh()
@@ -255,6 +274,28 @@ try:
     md = open(os.path.join(out, "report.md")).read()
     tap.check("dry run: report says dry run and lists planned calls", "dry run" in md and "StopInstances" in md)
 
+    # --- the instance named by a GuardDuty finding (an EventBridge event), dry run
+    sample = os.path.join(os.environ.get("IRHOST_SHARED", os.path.join(ROOT, "..", "shared")),
+                          "guardduty-findings", "ec2-c2activity-b.json")
+    if os.path.exists(sample):
+        fresh()
+        with open(sample) as f:
+            finding = json.load(f)
+        finding["resource"]["instanceDetails"]["instanceId"] = MULTI
+        path = os.path.join(TMP, "finding.json")
+        with open(path, "w") as f:
+            json.dump({"version": "0", "detail-type": "GuardDuty Finding", "source": "aws.guardduty",
+                       "account": "111122223333", "region": REGION, "detail": finding}, f)
+        out = os.path.join(TMP, "finding")
+        p, rep = run(["--finding", path, "--ticket", "IR-J", "--dry-run"], out, yes=False)
+        tap.check("finding: exit 0", p.returncode == 0, p.stderr)
+        ends = [e for e in (rep or {}).get("events", []) if e.get("type") == "step_end"]
+        tap.check("finding: the instance comes from the finding", ends and ends[0].get("outputs", {}).get("instance_id") == MULTI, ends[:1])
+        tap.check("finding: the finding is kept as evidence", os.path.exists(os.path.join(out, "evidence", "finding.json")))
+        tap.check("finding: nothing changed", mutating_calls() == [])
+    else:
+        tap.skip("finding", f"{sample} is absent")
+
     # --- a failure injected at step 5, then --resume
     before = fresh()
     out = os.path.join(TMP, "resume")
@@ -295,13 +336,21 @@ try:
     assert_contained("throttling", before, after, ECS, "IR-H")
     tap.check("throttling: retries recorded", (rep or {}).get("calls", {}).get("retries", 0) > 0, (rep or {}).get("calls"))
 
+    # --- no --yes and no terminal: refused before any call
+    fresh()
+    out = os.path.join(TMP, "refused")
+    p, rep = run(["--instance", PLAIN, "--ticket", "IR-K"], out, yes=False)
+    tap.check("no --yes without a TTY: exit 5", p.returncode == 5, p.stderr)
+    tap.check("no --yes without a TTY: says how to proceed", "--yes" in p.stderr, p.stderr)
+    tap.check("no --yes without a TTY: no AWS call at all", fake.calls() == [], fake.calls()[:3])
+
     # --- a wrong instance id
     fresh()
     out = os.path.join(TMP, "wrong")
     p, rep = run(["--instance", "i-0000000000000dead", "--ticket", "IR-I"], out)
     tap.check("wrong id: exit 1", p.returncode == 1, p.stderr)
     tap.check("wrong id: InvalidInstanceID.NotFound explained",
-              "InvalidInstanceID.NotFound" in p.stderr and "not found in region" in p.stderr, p.stderr)
+              "InvalidInstanceID.NotFound" in p.stderr and "was not found in" in p.stderr and "--region" in p.stderr, p.stderr)
     tap.check("wrong id: nothing changed", mutating_calls() == [], mutating_calls()[:3])
 finally:
     fake.stop()

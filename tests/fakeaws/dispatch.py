@@ -23,33 +23,13 @@ class Outcome:
         self.delay = delay          # seconds to wait before answering
 
 
-class Context:
-    """What a handler gets: the world, the region, the caller, ids and time."""
+class Context(state.WorldContext):
+    """What a handler gets: the world context plus the caller and this request."""
 
     def __init__(self, fake, service, op, region, caller, rid):
-        self.fake, self.service, self.operation = fake, service, op
-        self.world = fake.world
-        self.region, self.caller, self.request_id = region, caller, rid
-        self.account = fake.world.account
-
-    @property
-    def state(self):
-        """This service's state in this region (or the global one for global services)."""
-        if self.service in ("iam", "s3", "account", "organizations", "sts"):
-            return self.world.glob(self.service)
-        return self.world.regional(self.service, self.region)
-
-    def regional(self, service, region=None):
-        return self.world.regional(service, region or self.region)
-
-    def new_id(self, prefix, width=17):
-        return self.world.new_id(prefix, width)
-
-    def now(self):
-        return state.now_iso()
-
-    def settings(self, key):
-        return self.world.settings[key]
+        super().__init__(fake.world, service, region)
+        self.fake, self.operation = fake, op
+        self.caller, self.request_id = caller, rid
 
 
 def _jsonable(v):

@@ -11,7 +11,7 @@ import botocore.session
 SERVICES = (
     "ec2", "autoscaling", "elb", "elbv2", "ssm", "sts", "s3", "iam",
     "guardduty", "cloudtrail", "secretsmanager", "account", "organizations",
-    "rds", "ecs", "detective", "kms", "lambda",
+    "rds", "ecs", "detective", "kms", "lambda", "rds-data", "s3control",
 )
 
 _session = botocore.session.get_session()

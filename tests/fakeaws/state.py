@@ -32,6 +32,24 @@ def load_world(name_or_path):
         return json.load(f)
 
 
+def resolve_time(value):
+    """World files may give times relative to load time ("-2h", "-90m", "-3d") so
+    that a window like --since 24h keeps finding them whatever the date."""
+    import re
+    m = re.fullmatch(r"-(\d+)([mhd])", str(value))
+    if not m:
+        return value
+    unit = {"m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
+    dt = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(**{unit: int(m.group(1))})
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value):
+    """An aware datetime from the ISO strings kept in state."""
+    dt = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=datetime.timezone.utc)
+
+
 def now_iso():
     dt = datetime.datetime.now(datetime.timezone.utc)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
@@ -81,6 +99,38 @@ class World:
 
     def dump(self):
         return copy.deepcopy(self.doc)
+
+
+GLOBAL_SERVICES = ("iam", "s3", "account", "organizations", "sts", "s3control")
+
+
+class WorldContext:
+    """What handlers (and normalizers) reach the world through: this service's state
+    in this region, ids, time, settings."""
+
+    def __init__(self, world, service, region):
+        self.world, self.service = world, service
+        self.region = region or world.doc["region"]
+        self.account = world.account
+
+    @property
+    def state(self):
+        """This service's state in this region (the global one for global services)."""
+        if self.service in GLOBAL_SERVICES:
+            return self.world.glob(self.service)
+        return self.world.regional(self.service, self.region)
+
+    def regional(self, service, region=None):
+        return self.world.regional(service, region or self.region)
+
+    def new_id(self, prefix, width=17):
+        return self.world.new_id(prefix, width)
+
+    def now(self):
+        return now_iso()
+
+    def settings(self, key):
+        return self.world.settings[key]
 
 
 # ---------------------------------------------------------------- helpers for handlers

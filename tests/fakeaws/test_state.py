@@ -110,6 +110,18 @@ def termination_protection_and_delete_on_termination():
 
 
 @tap.case
+def termination_deletes_only_what_is_marked_so():
+    ec2.terminate_instances(InstanceIds=[I2])
+    st = ec2state()
+    assert "vol-0a1b2c3d4e5f60003" not in st["volumes"], "the root volume (DeleteOnTermination) stayed"
+    data = st["volumes"]["vol-0a1b2c3d4e5f60004"]
+    assert data["State"] == "available" and data["Attachments"] == [], data
+    assert "eni-0a1b2c3d4e5f60002" not in st["network_interfaces"]
+    assert st["network_interfaces"]["eni-0a1b2c3d4e5f60003"]["Status"] == "available"
+    assert st["instances"][I2]["State"]["Name"] == "shutting-down"
+
+
+@tap.case
 def stop_goes_through_stopping_to_stopped():
     r = ec2.stop_instances(InstanceIds=[I1])
     assert r["StoppingInstances"][0]["PreviousState"]["Name"] == "running"

@@ -24,7 +24,7 @@ function F.host(opts, answers)
     if kind == "declare" then
       h.declared = json.decode(fields.json)
       if answers.declare_error then return { error = answers.declare_error } end
-      return { ok = "1" }
+      return { ok = "1", region = answers.region }
     elseif kind == "confirm" then
       return { answer = answers.confirm or "notty" }
     elseif kind == "read_file" then

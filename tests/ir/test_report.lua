@@ -87,6 +87,14 @@ T.case("a failed run says what was not done", function()
   T.has(md, "**Error:** InvalidGroup.NotFound", "error in the step details")
 end)
 
+T.case("a refused run says why", function()
+  local md = report.markdown(base({ start,
+    { type = "run_end", status = "refused", exit = 5, reason = "refusing to run: step 3 \"Isolate\" changes resources" } }, { exit = 5 }))
+  T.has(md, "**refused**", "outcome")
+  T.has(md, 'The run was refused (refusing to run: step 3 "Isolate" changes resources)', "reason shown")
+  T.has(md, 'Step 1 "Capture instance metadata" was not run', "nothing ran")
+end)
+
 T.case("the runner died mid-step", function()
   local md = report.markdown(base({ start,
     { type = "step_start", index = 1, name = "Capture instance metadata" },
@@ -97,6 +105,17 @@ T.case("the runner died mid-step", function()
   T.has(md, 'Step 1 "Capture instance metadata" was interrupted', "not done: interrupted step")
   T.has(md, 'Step 2 "Isolate" was not run', "not done: later steps")
   T.has(md, "signal 11", "reason shown")
+end)
+
+T.case("numbers decoded as floats read as integers", function()
+  local md = report.markdown(base({ start,
+    { type = "step_end", index = 1.0, name = "Capture instance metadata", status = "done", duration_ms = 1500.0 },
+    { type = "run_end", status = "succeeded", exit = 0.0 } }, { exit = 0.0,
+    evidence = { { name = "a.json", sha256 = "ab", size = 1234.0 } }, calls = { calls = 12.0, mutating = 5.0 } }))
+  T.has(md, "(exit 0)", "exit code")
+  T.has(md, "| 1 | Capture instance metadata |", "step index")
+  T.has(md, "| a.json | `ab` | 1234 |", "evidence size")
+  T.has(md, "12 calls, 5 mutating", "call counts")
 end)
 
 T.case("a partial record never fails", function()

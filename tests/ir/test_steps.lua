@@ -100,7 +100,7 @@ T.case("a failing step stops the run", function()
   T.eq(F.step_end(h, "two"), nil, "no step_end for a step not run")
   T.eq(F.events_of(h, "run_end")[1].status, "failed", "run failed")
   T.has(msg, "step 1 \"one\" failed", "message names the step")
-  T.has(F.output_text(h, "stderr"), "InvalidInstanceID.NotFound", "error on stderr")
+  T.eq(F.output_text(h, "stderr"), "", "not repeated on stderr: the progress line shows step_end.error")
 end)
 
 T.case("continue_on_error", function()
@@ -159,6 +159,28 @@ T.case("dry run: destructive steps run with mutating calls planned", function()
   local confirms = 0
   for _, r in ipairs(h.requests) do if r.kind == "confirm" then confirms = confirms + 1 end end
   T.eq(confirms, 0, "no confirmation asked in a dry run")
+end)
+
+T.case("async calls (aws.parallel) are observed too", function()
+  trace = {}
+  local h, a = setup({ args = { "--instance", "i-1" }, dry_run = true })
+  local pending, n = {}, 0
+  h.call_async = function(req) n = n + 1; pending[n] = req; return n end
+  h.wait_any = function(ids)
+    local id = ids[1]
+    local req = pending[id]
+    return id, (req.mutating and { error = "dryrun" } or { status = "200" })
+  end
+  local d = book({ step("fan-out", function()
+    local ids = { h.call_async({ service = "ec2", operation = "CreateTags", params = '{"Resources":["i-1"]}', mutating = true }),
+                  h.call_async({ service = "ec2", operation = "DescribeTags", params = "{}" }) }
+    h.wait_any({ ids[1] }); h.wait_any({ ids[2] })
+  end) })
+  T.eq(ir.main(d, { host = h, aws = a }), 0, "exit 0")
+  local e = F.step_end(h, "fan-out")
+  T.eq(e.calls, 2, "both async calls counted")
+  T.eq(#(e.planned or {}), 1, "the mutating one planned")
+  T.eq(e.planned and e.planned[1].params.Resources[1], "i-1", "with its params")
 end)
 
 T.case("refusal without --yes and without a TTY", function()
@@ -293,6 +315,41 @@ T.case("declaration errors name the field", function()
   T.ok(ok, "a minimal declaration is valid", err)
 end)
 
+T.case("validate: checks across params are usage errors", function()
+  local h, a = setup({ args = { "--instance", "i-1" } })
+  local d = book({ step("one") }, { validate = function(p) if not p.ticket then return "give --ticket" end end })
+  local code, msg = ir.main(d, { host = h, aws = a })
+  T.eq(code, 2, "exit 2")
+  T.eq(msg, "give --ticket", "the runbook's message")
+  T.has(F.output_text(h, "stderr"), "see irhost runbooks/t.lua --help", "with the hint")
+  h, a = setup({ args = { "--instance", "i-1", "--ticket", "X" } })
+  T.eq(ir.main(d, { host = h, aws = a }), 0, "valid params run")
+end)
+
+T.case("ctx.sleep and ctx.confirm", function()
+  local h, a = setup({ args = { "--instance", "i-1" }, yes = false, interactive = true }, { confirm = "no" })
+  local slept, answer
+  h.sleep_ms = function(ms) slept = ms end
+  local d = book({ step("one", function(ctx) ctx.sleep(1.5); answer = ctx.confirm("sure?") end) })
+  T.eq(ir.main(d, { host = h, aws = a }), 0, "exit 0")
+  T.eq(slept, 1500, "ctx.sleep sleeps through the host")
+  T.eq(answer, false, "ctx.confirm returns the user's no")
+  local bad = book({ step("one", function(ctx) ctx.sleep(-1) end) })
+  h, a = setup({ args = { "--instance", "i-1" } })
+  T.eq(ir.main(bad, { host = h, aws = a }), 1, "a bad sleep fails the step")
+end)
+
+T.case("the region the broker resolved", function()
+  local h, a = setup({ args = { "--instance", "i-1" } }, { region = "ap-south-1" })
+  local seen
+  T.eq(ir.main(book({ step("one", function(ctx) seen = ctx.region end) }), { host = h, aws = a }), 0, "exit 0")
+  T.eq(seen, "ap-south-1", "ctx.region from the DECLARE reply when --region is absent")
+  T.eq(F.events_of(h, "run_start")[1].region, "ap-south-1", "run_start.region")
+  h, a = setup({ args = { "--instance", "i-1" }, region = "eu-north-1" }, { region = "ap-south-1" })
+  ir.main(book({ step("one", function(ctx) seen = ctx.region end) }), { host = h, aws = a })
+  T.eq(seen, "eu-north-1", "--region wins")
+end)
+
 T.case("broker refusing the declaration", function()
   local h, a = setup({ args = { "--instance", "i-1" } }, { declare_error = "unknown action" })
   local code = ir.main(book({ step("one") }), { host = h, aws = a })
@@ -301,7 +358,7 @@ end)
 
 T.case("credentials failure exits 4", function()
   local h, a = setup({ args = { "--instance", "i-1" } }, nil,
-    { ["sts:GetCallerIdentity"] = setmetatable({ code = "credentials", message = "no credentials found", error = "credentials" },
+    { ["sts:GetCallerIdentity"] = setmetatable({ code = "CredentialsError", message = "no credentials found" },
       getmetatable(F.aws(nil, {}).err("x"))) })
   T.eq(ir.main(book({ step("one") }), { host = h, aws = a }), 4, "exit 4")
 end)

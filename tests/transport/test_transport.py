@@ -179,7 +179,7 @@ def calls_run_concurrently():
     recs, _, _ = run([new(srv.url), declare(ALL)] + [ec2('DescribeInstances', i) for i in range(1, 5)] + [wait(4)])
     took = time.monotonic() - t0
     assert len(results(recs)) == 4
-    assert took < 3.5, 'four 1 s calls in flight together took %.1f s' % took
+    assert took < 3.9, 'four 1 s calls in flight together took %.1f s' % took
 
 
 @tap.case
@@ -267,14 +267,15 @@ def adaptive_mode_slows_down_after_throttling():
 def rate_limit_spreads_calls_in_order():
     srv.reset()
     cmds = [new(srv.url, rates={'ec2': 10}), declare(ALL, rates={'ec2': 4})]
-    cmds += [ec2('DescribeInstances', i) for i in range(1, 9)] + [wait(8)]
+    cmds += [ec2('DescribeInstances', i) for i in range(1, 13)] + [wait(12)]
     recs, _, _ = run(cmds)
-    assert len(results(recs)) == 8
+    assert len(results(recs)) == 12
     t = [r['time'] for r in srv.requests]
     ids = [r['body'].decode().split('InstanceId.1=')[1] for r in srv.requests]
-    assert ids == ['i-%04d' % i for i in range(1, 9)], ids
-    # 4/s, a bucket of one second: 4 at once, then one every 250 ms: >= 0.75 s in all.
-    assert max(t) - min(t) >= 0.7, 'declared rate 4/s (stricter than --rate 10) not applied: %.2f s' % (max(t) - min(t))
+    assert ids == ['i-%04d' % i for i in range(1, 13)], ids
+    # 4/s, a bucket of one second: 4 at once, then one every 250 ms: about 2 s in all
+    # (unlimited, the 12 calls take a few ms).
+    assert max(t) - min(t) >= 1.4, 'declared rate 4/s (stricter than --rate 10) not applied: %.2f s' % (max(t) - min(t))
 
 
 @tap.case

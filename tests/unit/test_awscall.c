@@ -20,15 +20,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <lua.h>
 #include <lauxlib.h>
 
 /* ---------------------------------------------------------------- script mode */
 
+static long long submitted_us[4096];   /* by id % 4096: submit time, for the benchmark */
+
+static long long mono_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
 static void print_kv(const char *op, long id, const struct irh_kv *kv)
 {
-    printf("{\"op\":\"%s\",\"id\":%ld,\"kv\":{", op, id);
+    printf("{\"op\":\"%s\",\"id\":%ld,\"us\":%lld,\"kv\":{", op, id,
+           strcmp(op, "result") == 0 ? mono_us() - submitted_us[id % 4096] : 0);
     for (size_t i = 0; kv && i < irh_kv_count(kv); i++) {
         const char *k, *v;
         size_t len;
@@ -139,16 +150,16 @@ static int script(void)
         } else if (strcmp(op, "call") == 0) {
             lua_getfield(L, cmd, "req");
             struct irh_kv *kv = table_kv(L, lua_gettop(L));
-            irh_awscall_submit(c, (uint32_t)opt_number(L, cmd, "id", 0), kv);
+            uint32_t id = (uint32_t)opt_number(L, cmd, "id", 0);
+            submitted_us[id % 4096] = mono_us();
+            irh_awscall_submit(c, id, kv);
             irh_kv_free(kv);
         } else if (strcmp(op, "wait") == 0) {
             int want = (int)opt_number(L, cmd, "count", 1), got = 0;
-            double limit = opt_number(L, cmd, "timeout_ms", 30000);
-            double waited = 0;
-            while (got < want && waited < limit) {
+            long long deadline = mono_us() + (long long)(opt_number(L, cmd, "timeout_ms", 30000) * 1000);
+            while (got < want && mono_us() < deadline) {
                 int ready;
                 irh_awscall_wait(c, -1, 100, &ready);
-                waited += 100;
                 uint32_t id;
                 struct irh_kv *r;
                 while ((r = irh_awscall_take(c, &id))) { print_kv("result", id, r); irh_kv_free(r); got++; }

@@ -24,6 +24,26 @@ local function unknown_operation(self, name)
     s and (" (did you mean " .. s .. "?)") or "")
 end
 
+-- The params as the audit log and the run report see them: top-level blobs (an S3 object
+-- body, a Lambda payload) as "<N bytes>" rather than megabytes of escaped bytes.
+local function audit_params(model, op, params)
+  local input = op.input and model.shapes[op.input.shape]
+  if not input or not input.members then return params end
+  local out = params
+  for name, ref in pairs(input.members) do
+    local v = params[name]
+    local shape = model.shapes[ref.shape]
+    if type(v) == "string" and (shape.type == "blob" or (input.payload == name and shape.streaming)) then
+      if out == params then
+        out = {}
+        for k, x in pairs(params) do out[k] = x end
+      end
+      out[name] = string.format("<%d bytes>", #v)
+    end
+  end
+  return out
+end
+
 -- The CALL request table for an operation (raises on bad params, at `level`).
 function Client:_request(opname, params, level)
   local op, name = self._model:operation(opname)
@@ -40,7 +60,7 @@ function Client:_request(opname, params, level)
   req.region = self._opts.region or ""
   req.endpoint = self._opts.endpoint
   req.credentials = self._opts.credentials
-  local ok, pj = pcall(json.encode, filled or {})
+  local ok, pj = pcall(json.encode, audit_params(self._model, op, filled or {}))
   req.params = ok and pj or "{}"
   return req, op, name
 end

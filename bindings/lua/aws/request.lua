@@ -55,8 +55,13 @@ function M.parse(model, op, status, headers, body)
   local proto = M.protocol(model)
   headers = headers or {}
   local is_error = status >= 300
-  if not is_error and model.metadata.protocol == "rest-xml" and proto.is_error_200(body) then
-    is_error = true
+  -- S3 can answer 200 and then fail (CopyObject, UploadPartCopy, CompleteMultipartUpload):
+  -- an <Error> document where the output is XML. Never for a raw payload (GetObject of a
+  -- file that happens to be such a document).
+  if not is_error and status == 200 and model.metadata.protocol == "rest-xml" and proto.is_error_200(body) then
+    local out = op.output and model.shapes[op.output.shape]
+    local streaming = out and out.payload and select(4, require("aws.protocols.rest").payload(model, out))
+    if not streaming then is_error = true end
   end
   if is_error then return nil, proto.parse_error(model, op, status, headers, body) end
   local result, err = proto.parse(model, op, status, headers, body)

@@ -51,8 +51,7 @@ function M.parse_time(v)
     local f, tz = rest:match("^%.(%d+)(.*)$")
     if f then frac = tonumber("0." .. f); rest = tz end
     local off = 0
-    if rest == "" or rest == "Z" or rest == "z" then off = 0
-    else
+    if rest ~= "" and rest ~= "Z" and rest ~= "z" then
       local sign, oh, om = rest:match("^([+-])(%d%d):?(%d%d)$")
       if not sign then return nil end
       off = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "+" and 1 or -1)

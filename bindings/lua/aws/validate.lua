@@ -2,6 +2,7 @@
 -- Errors name the path: "Tags[1].Key: required".
 local util = require "aws.util"
 local json = require "irhost.json"
+local pattern = require "aws.pattern"
 
 local M = {}
 
@@ -89,7 +90,7 @@ function checkers.list(model, shape, v, path)
   local err = check_range(shape, #v, path, "length")
   if err then return err end
   local ms = model.shapes[shape.member.shape]
-  if ms.type == "string" and not ms.enum and not ms.min and not ms.max then
+  if ms.type == "string" and not ms.enum and not ms.min and not ms.max and not ms.pattern then
     -- The common case (ids, names, values): only the type to check.
     for i = 1, #v do
       if type(v[i]) ~= "string" then return path .. "[" .. i .. "]: expected a string, got " .. typename(v[i]) end
@@ -127,6 +128,10 @@ function checkers.string(model, shape, v, path)
   end
   if shape.max and (utf8.len(v) or #v) > shape.max then
     return string.format("%s: must be at most %d characters", path, shape.max)
+  end
+  -- The value is not quoted: it may be a secret (passwords have patterns too).
+  if shape.pattern and pattern.check(shape.pattern, v) == false then
+    return string.format("%s: does not match the model's pattern %s", path, shape.pattern)
   end
 end
 

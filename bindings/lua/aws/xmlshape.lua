@@ -48,14 +48,22 @@ local function compile(model, shape)
   local info = compiled[shape]
   if info then return info end
   info = { by_xml = {}, attrs = {} }
+  local alias = {}
   for name, ref in pairs(shape.members or {}) do
     if ref.xmlAttribute then
       info.attrs[#info.attrs + 1] = { name = name, ref = ref, attr = ref.locationName or name }
     elseif not HEAD_LOCATIONS[ref.location] then
       local mshape = model.shapes[ref.shape]
       local flat = (mshape.type == "list" or mshape.type == "map") and (ref.flattened or mshape.flattened) and mshape.type
-      info.by_xml[member_xml_name(model, ref, name)] = { name = name, ref = ref, shape = mshape, flat = flat }
+      local entry = { name = name, ref = ref, shape = mshape, flat = flat }
+      info.by_xml[member_xml_name(model, ref, name)] = entry
+      if flat == "list" then alias[#alias + 1] = { ref.locationName or name, entry } end
     end
+  end
+  -- Flattened list items are named after the list's member (botocore, the legacy models:
+  -- SQS <Message>) or after the structure member (Smithy): read both unless that clashes.
+  for _, a in ipairs(alias) do
+    if info.by_xml[a[1]] == nil then info.by_xml[a[1]] = a[2] end
   end
   compiled[shape] = info
   return info

@@ -1,7 +1,6 @@
 -- ir.context: the `ctx` a step receives. One per step over the run's shared pieces
 -- (params, state, evidence store); what the step records (changes, outputs, notes,
 -- follow-ups) lands in its step record, which becomes the step_end event.
-local util = require("ir.util")
 local evidence = require("ir.evidence")
 
 local M = {}

@@ -34,7 +34,7 @@ function M.timestamp(v)
   y, mo, d, h, mi, s = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(s)
   if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or s > 60 then return nil end
   rest = rest:gsub("^[.,]%d+", "")
-  local offset = 0
+  local offset
   if rest == "" or rest == "Z" or rest == "z" then offset = 0
   else
     local sign, oh, om = rest:match("^([+-])(%d%d):?(%d%d)$")

@@ -149,6 +149,11 @@ function ir.main(d, env)
     out(host, "stderr", "irhost: " .. msg .. "\n")
     return 2, msg
   end
+  -- Only the broker resolves the region from the environment and config files (after the
+  -- fork); it may say which one in its reply.
+  if type(reply) == "table" and (opts.region == nil or opts.region == "") and reply.region and reply.region ~= "" then
+    opts.region = reply.region
+  end
 
   local aws = env.aws
   if aws == nil then
@@ -156,7 +161,8 @@ function ir.main(d, env)
     aws = ok and m or nil
   end
   local code, msg = require("ir.steps").run(n, { host = host, aws = aws, opts = opts, values = values, file = file })
-  if msg and code ~= 0 then out(host, "stderr", "irhost: " .. msg .. "\n") end
+  -- A failed step is already on the progress line; refusals and credentials are not.
+  if msg and code ~= 0 and code ~= 1 then out(host, "stderr", "irhost: " .. msg .. "\n") end
   return code, msg
 end
 

@@ -10,7 +10,7 @@
 --
 --   run{path, source, resources = bool, args = {"--instance", "i-1"...} or values = {...},
 --       region = "*", account = "*", partition = "aws", write = fn(stream, text)?,
---       load_module = ? (as ir.check.run)} -> exit code
+--       load_module = ?, declaration = ? (as ir.check.run)} -> exit code
 --   document(actions, narrowed) -> policy table;  text(policy) -> JSON text
 
 local check = require("ir.check")
@@ -178,7 +178,8 @@ end
 
 -- Builds the policy for a runbook source; returns policy or nil, message.
 function M.build(opts)
-  local a = check.analyze(opts.path, opts.source, { load_module = opts.load_module })
+  local a = check.analyze(opts.path, opts.source, { load_module = opts.load_module,
+    declaration = opts.declaration })
   local n = a.declaration and a.declaration.normalized
   if not n then
     local first = a.diagnostics[1]

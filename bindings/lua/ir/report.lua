@@ -113,16 +113,20 @@ local function params_section(lines, r)
   if type(p) ~= "table" or next(p) == nil then return end
   lines[#lines + 1] = "## Parameters"
   lines[#lines + 1] = ""
+  lines[#lines + 1] = "Flags not listed were off."
+  lines[#lines + 1] = ""
   lines[#lines + 1] = "| option | value |"
   lines[#lines + 1] = "|---|---|"
   for _, k in ipairs(util.sorted_keys(p)) do
     local v = p[k]
+    if v == false then goto continue end
     if type(v) == "table" then
       local parts = {}
       for i, x in ipairs(v) do parts[i] = str(x) end
       v = table.concat(parts, ", ")
     end
     lines[#lines + 1] = "| --" .. cell((tostring(k):gsub("_", "-"))) .. " | " .. cell(v) .. " |"
+    ::continue::
   end
   lines[#lines + 1] = ""
 end
@@ -183,7 +187,13 @@ local function steps_section(lines, r)
         lines[#lines + 1] = "Outputs:"
         lines[#lines + 1] = ""
         for _, k in ipairs(util.sorted_keys(st.outputs)) do
-          lines[#lines + 1] = "- " .. text(k) .. ": " .. code(st.outputs[k])
+          local v = st.outputs[k]
+          local encoded = type(v) == "table" and util.json(v) or str(v)
+          if #encoded > 200 then
+            lines[#lines + 1] = "- " .. text(k) .. ": (" .. #encoded .. " bytes of JSON, in report.json)"
+          else
+            lines[#lines + 1] = "- " .. text(k) .. ": " .. code(v)
+          end
         end
         lines[#lines + 1] = ""
       end
@@ -211,7 +221,8 @@ local function not_done_section(lines, record, r)
     if not seen[name] then items[#items + 1] = "Step " .. i .. " \"" .. text(name) .. "\" was not run" end
   end
   if r.finish and r.finish.status == "refused" then
-    items[#items + 1] = "The run was refused at a confirmation: nothing from that step on was done"
+    items[#items + 1] = "The run was refused" .. (r.finish.reason and (" (" .. text(r.finish.reason) .. ")") or "") ..
+      ": nothing from that step on was done"
   end
   if #items == 0 and not r.finish then items[#items + 1] = "The run did not finish: " ..
     text((r.died and r.died.reason) or (type(record.runner) == "table" and record.runner.reason) or "unknown reason") end

@@ -15,7 +15,7 @@ local function now_ms(host)
 end
 
 local function is_credentials_error(e)
-  return type(e) == "table" and (e.error == "credentials" or e.kind == "credentials" or e.code == "credentials")
+  return type(e) == "table" and (e.code == "CredentialsError" or e.error == "credentials" or e.code == "credentials")
 end
 
 -- Which steps will run, and why not the others: {[index] = {runs = bool, resumed = outputs|nil, reason = text}}.
@@ -84,8 +84,8 @@ function M.run(d, env)
     run_id = run.run_id, region = region, steps = step_names, time = util.utc(),
     resumed = next(resume_done) ~= nil or nil,
   })
-  local function finish(status, exit)
-    emit({ type = "run_end", status = status, exit = exit, time = util.utc() })
+  local function finish(status, exit, reason)
+    emit({ type = "run_end", status = status, exit = exit, time = util.utc(), reason = reason })
     return exit
   end
 
@@ -95,8 +95,7 @@ function M.run(d, env)
       if s.destructive and p[s.index].runs then
         local msg = "refusing to run: step " .. s.index .. " \"" .. s.name .. "\" changes resources and " ..
           "there is no terminal to confirm on; rerun with --yes, or with --dry-run to see the plan"
-        log("error", msg)
-        return finish("refused", M.EXIT_REFUSED), msg
+        return finish("refused", M.EXIT_REFUSED, msg), msg
       end
     end
   end
@@ -108,8 +107,7 @@ function M.run(d, env)
       emit({ type = "identity", arn = r.Arn, account = r.Account, user_id = r.UserId })
     elseif is_credentials_error(r) then
       local msg = "credentials: " .. util.one_line(util.error_text(r))
-      log("error", msg)
-      return finish("failed", M.EXIT_CREDENTIALS), msg
+      return finish("failed", M.EXIT_CREDENTIALS, msg), msg
     else
       log("warn", "could not identify the caller (sts:GetCallerIdentity): " .. util.one_line(util.error_text(r)))
       emit({ type = "identity", error = util.one_line(util.error_text(r)) })
@@ -143,7 +141,6 @@ function M.run(d, env)
           refused = true
           message = "stopped: step " .. s.index .. " \"" .. s.name .. "\" was not confirmed" ..
             ((type(reply) == "table" and reply.answer == "notty") and " (no terminal to ask on; use --yes)" or "")
-          log("warn", message)
           break
         end
       end
@@ -168,7 +165,8 @@ function M.run(d, env)
         status = "failed"
         extra.error = util.one_line(util.error_text(err))
         if type(err) == "table" and err.code then extra.error_code = tostring(err.code) end
-        log("error", "step " .. s.index .. " \"" .. s.name .. "\" failed: " .. extra.error)
+        -- The step_end event carries the error to the progress line and the report.
+        log("debug", "step " .. s.index .. " \"" .. s.name .. "\" failed: " .. extra.error)
       end
       emit(step_end_event(s, rec, status, now_ms(host) - t0, extra))
       if not ok then
@@ -198,8 +196,8 @@ function M.run(d, env)
     end
   end
 
-  if refused then return finish("refused", M.EXIT_REFUSED), message end
-  if failed then return finish("failed", M.EXIT_FAILED), message end
+  if refused then return finish("refused", M.EXIT_REFUSED, message), message end
+  if failed then return finish("failed", M.EXIT_FAILED, message), message end
   return finish("succeeded", M.EXIT_OK), nil
 end
 

@@ -191,8 +191,14 @@ local function new_env(file, load_file, on_print)
       error("require: '" .. tostring(name) .. "' is not a module name", 2)
     end
     if modules[name] ~= nil then return modules[name] end
-    local path = join(dirname(file), (name:gsub("%.", "/")) .. ".lua")
+    -- The broker's rule (host/modpath.h): next to the runbook, then in its lib/.
+    local rel = (name:gsub("%.", "/")) .. ".lua"
+    local path = join(dirname(file), rel)
     local src, err = load_file(path)
+    if not src then
+      path = join(dirname(file), "lib/" .. rel)
+      src = load_file(path)
+    end
     if not src then error("require '" .. name .. "': " .. tostring(err or "not found"), 2) end
     local fn, lerr = load(src, "@" .. path, "t", env)
     if not fn then error(lerr, 0) end
@@ -472,6 +478,20 @@ end
 
 local function default_write(stream, text)
   require("irhost.host").send("output", { stream = stream, text = text })
+end
+
+-- Runs a runbook's main chunk (not its steps) in a sandbox-like environment and returns
+-- the declaration it returns, or nil, message: for check and policy in tests, where a
+-- declaration is assembled at run time.
+function M.load_declaration(path, load_file)
+  local src, err = load_file(path)
+  if not src then return nil, err end
+  local env = new_env(path, load_file, function() end)
+  local fn, lerr = load(src, "@" .. path, "t", env)
+  if not fn then return nil, lerr end
+  local ok, d = pcall(fn)
+  if not ok then return nil, tostring(d) end
+  return d
 end
 
 function M.run(opts)

@@ -412,21 +412,10 @@ def normalize(world):
             g.setdefault("OwnerId", world.account)
             g.setdefault("Tags", [])
             g.setdefault("Description", g["GroupName"])
-
-        class _Ctx:
-            account = world.account
-
-            @staticmethod
-            def regional(service, region_=None):
-                return s
-
-            @staticmethod
-            def new_id(prefix, width=17):
-                return world.new_id(prefix, width)
-
+        ctx = st.WorldContext(world, "ec2", region)
         for gid, g in list(s["security_groups"].items()):
             for key, egress in (("IpPermissions", False), ("IpPermissionsEgress", True)):
-                for r in _explode(_Ctx, g, g.pop(key, []) or [], egress):
+                for r in _explode(ctx, g, g.pop(key, []) or [], egress):
                     r["SecurityGroupRuleId"] = world.new_id("sgr")
                     r["Tags"] = []
                     s["security_group_rules"][r["SecurityGroupRuleId"]] = r

@@ -1,8 +1,8 @@
--- A long chain of coroutine.close crashes Lua 5.4.4 (C stack overflow): refused at depth 16.
+-- A chain of 20000 coroutine.close calls segfaults stock Lua 5.4.4 (C stack overflow): refused at depth 16.
 -- expect-exit: 1
 -- expect: coroutine.close nested more than 16 deep
 local coro = false
-for i = 1, 200000 do
+for i = 1, 20000 do
   local previous = coro
   coro = coroutine.create(function()
     local cc <close> = setmetatable({}, { __close = function()

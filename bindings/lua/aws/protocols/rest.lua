@@ -5,6 +5,7 @@ local util = require "aws.util"
 
 local M = {}
 local SPECIAL = { NaN = 0 / 0, Infinity = math.huge, ["-Infinity"] = -math.huge }
+local split_header_list
 
 local function scalar_text(ref, shape, v, default_ts)
   local t = shape.type
@@ -94,9 +95,7 @@ function M.bind(model, op, params)
       elseif loc == "headers" then
         local prefix = (ref.locationName or ""):lower()
         for k, val in pairs(v) do req.headers[prefix .. k:lower()] = tostring(val) end
-      elseif loc == "uri" or loc == "statusCode" then
-        -- bound above / response only
-      else
+      elseif loc ~= "uri" and loc ~= "statusCode" then  -- uri: bound above; statusCode: output only
         body[name] = v
         has_body = true
       end
@@ -126,6 +125,35 @@ function M.host_prefix(model, op, params)
   return (hp:gsub("{([^}]+)}", function(name) return tostring(params and params[name] or "") end))
 end
 
+-- Splits a list header: comma-separated, items may be "quoted" (with \" escapes); HTTP
+-- dates contain a comma of their own ("Mon, 16 Dec 2019 23:48:18 GMT").
+split_header_list = function(v, dates)
+  local items, i, n = {}, 1, #v
+  while i <= n do
+    while i <= n and v:sub(i, i):match("[ \t]") do i = i + 1 end
+    if i > n then break end
+    local item
+    if v:sub(i, i) == '"' then
+      local buf, j = {}, i + 1
+      while j <= n and v:sub(j, j) ~= '"' do
+        if v:sub(j, j) == "\\" then j = j + 1 end
+        buf[#buf + 1] = v:sub(j, j)
+        j = j + 1
+      end
+      item = table.concat(buf)
+      i = (v:find(",", j, true) or n) + 1
+    else
+      local stop = v:find(",", i, true)
+      if dates and stop and v:sub(i, stop - 1):match("^%a%a%a$") then stop = v:find(",", stop + 1, true) end
+      item = v:sub(i, (stop or n + 1) - 1):gsub("%s+$", "")
+      i = (stop or n) + 1
+    end
+    items[#items + 1] = item
+  end
+  return items
+end
+M.split_header_list = split_header_list
+
 -- Fills header, prefix-header and status-code members of the output into out.
 function M.parse_head(model, shape, status, headers, out)
   for name, ref in pairs(shape.members or {}) do
@@ -141,9 +169,8 @@ function M.parse_head(model, shape, status, headers, out)
           local ok, d = pcall(json.decode, util.unbase64(v))
           out[name] = ok and d or v
         elseif t == "list" then
-          local items = {}
-          for item in (v .. ","):gmatch("%s*([^,]*),") do items[#items + 1] = item end
           local mt = model.shapes[mshape.member.shape].type
+          local items = split_header_list(v, mt == "timestamp")
           for i, item in ipairs(items) do
             if mt == "integer" or mt == "long" then items[i] = math.tointeger(tonumber(item)) or tonumber(item)
             elseif mt == "boolean" then items[i] = item == "true"

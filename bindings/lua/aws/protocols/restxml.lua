@@ -45,7 +45,7 @@ function M.parse(model, op, status, headers, body)
   if not op.output then return out end
   local shape = model:shape(op.output)
   rest.parse_head(model, shape, status, headers, out)
-  local pname, pref, pshape, streaming = rest.payload(model, shape)
+  local pname, pref, _, streaming = rest.payload(model, shape)
   if pname then
     if streaming then
       out[pname] = body or ""

@@ -200,6 +200,7 @@ function M.analyze_program(units)
   end
 
   -- Arguments flow into the parameters of the functions they are passed to.
+  local flows = {}
   for _, u in ipairs(units) do
     walk(u.block, function(e)
       if e.tag == "Call" and e.func.tag == "Name" and e.func.name == "pcall" and not e.func.binding then
@@ -219,6 +220,7 @@ function M.analyze_program(units)
             if p and p.binding then
               p.binding.values[#p.binding.values + 1] = arg
               arg.tracked = true
+              flows[#flows + 1] = { arg = arg, param = p.binding }
             end
           end
         end
@@ -229,27 +231,58 @@ function M.analyze_program(units)
     end)
   end
 
-  -- service of a client-valued expression, or nil.
-  local client_service
+  -- The service of a client-valued expression, nil, or UNREACHABLE for a parameter of a
+  -- function nothing in the program calls (its values cannot disagree with the others).
+  local UNREACHABLE = {}
+  local service_of
   local function binding_service(b)
     if b.client_service ~= nil then return b.client_service or nil end
+    if b.kind == "param" and #b.values == 0 then return UNREACHABLE end
     b.client_service = false  -- guards against cycles
-    local svc
+    local svc, any = nil, false
     for _, v in ipairs(b.values) do
-      local s = v and client_service(v)
-      if not s or (svc and s ~= svc) then svc = nil; break end
-      svc = s
+      local s = v and service_of(v)
+      if s ~= UNREACHABLE then
+        if not s or (svc and s ~= svc) then svc = nil; any = true; break end
+        svc, any = s, true
+      end
     end
+    if not any then b.client_service = nil; return UNREACHABLE end
     b.client_service = svc or false
     return svc
   end
-  client_service = function(e)
-    if e.tag == "Paren" then return client_service(e.expr) end
+  service_of = function(e)
+    if e.tag == "Paren" then return service_of(e.expr) end
     if is_aws_client_call(e) then
       local a = e.args[1]
       return a and a.tag == "String" and models.load(a.value) and a.value or nil
     end
     if e.tag == "Name" and e.binding then return binding_service(e.binding) end
+  end
+  local function client_service(e)
+    local s = service_of(e)
+    if s == UNREACHABLE then return nil end
+    return s
+  end
+
+  -- A client passed where the parameter also receives other values is not followed.
+  for _, f in ipairs(flows) do
+    local svc = client_service(f.arg)
+    if svc and service_of({ tag = "Name", binding = f.param }) ~= svc then result.escaped[svc] = true end
+  end
+
+  -- The literal strings an expression can hold: a string, or a variable (a helper's
+  -- parameter) every value of which is one; nil when any value is not literal.
+  local function literal_strings(e, depth)
+    if e.tag == "String" then return { e } end
+    if e.tag ~= "Name" or not e.binding or (depth or 0) > 10 or #e.binding.values == 0 then return nil end
+    local out = {}
+    for _, v in ipairs(e.binding.values) do
+      local sub = v and literal_strings(v, (depth or 0) + 1)
+      if not sub then return nil end
+      for _, x in ipairs(sub) do out[#out + 1] = x end
+    end
+    return out
   end
 
   for _, u in ipairs(units) do
@@ -278,31 +311,33 @@ function M.analyze_program(units)
       if kind == "none" then return end
       local line, col = at.line, at.col
       if kind then
-        local a = args[1]
-        if not a or a.tag ~= "String" then result.escaped[svc] = true; return end
+        local names = args[1] and literal_strings(args[1])
+        if not names then result.escaped[svc] = true; return end
         local rest = { line = line, col = col, table.unpack(args, 2) }
-        if kind == "operation" then
-          local op = models.operation(m, a.value)
-          if not op then
-            report_at(a.line, a.col, "unknown operation '" .. a.value .. "' for " .. svc ..
-              hint(a.value, models.operation_names(m)))
-            result.unresolved = true
-            return
+        for _, a in ipairs(names) do
+          if kind == "operation" then
+            local op = models.operation(m, a.value)
+            if not op then
+              report_at(a.line, a.col, "unknown operation '" .. a.value .. "' for " .. svc ..
+                hint(a.value, models.operation_names(m)))
+              result.unresolved = true
+            else
+              add_call(svc, op, line, col, args[2])
+              check_params(m, svc, op, rest, 1)
+            end
+          else
+            local w = m.waiters[a.value]
+            if not w then
+              local wnames = {}
+              for k in pairs(m.waiters) do wnames[#wnames + 1] = k end
+              table.sort(wnames)
+              report_at(a.line, a.col, "unknown waiter '" .. a.value .. "' for " .. svc .. hint(a.value, wnames))
+              result.unresolved = true
+            else
+              add_call(svc, w.operation, line, col, args[2])
+              if args[2] then check_params(m, svc, w.operation, rest, 1) end
+            end
           end
-          add_call(svc, op, line, col, args[2])
-          check_params(m, svc, op, rest, 1)
-        else
-          local w = m.waiters[a.value]
-          if not w then
-            local names = {}
-            for k in pairs(m.waiters) do names[#names + 1] = k end
-            table.sort(names)
-            report_at(a.line, a.col, "unknown waiter '" .. a.value .. "' for " .. svc .. hint(a.value, names))
-            result.unresolved = true
-            return
-          end
-          add_call(svc, w.operation, line, col, args[2])
-          if args[2] then check_params(m, svc, w.operation, rest, 1) end
         end
         return
       end
@@ -330,7 +365,7 @@ function M.analyze_program(units)
         return
       end
       if e.tag == "Name" and e.binding and not (e.invoked or e.assigned or e.tracked or e.bound) then
-        local svc = binding_service(e.binding)
+        local svc = client_service(e)
         if svc then result.escaped[svc] = true end
         return
       end

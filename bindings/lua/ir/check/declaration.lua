@@ -70,7 +70,11 @@ local function evaluate(e, pos, depth)
   if tag == "Name" then
     if e.binding and e.binding.kind == "function" then return placeholder_function end
     local v = single_value(e)
-    if v and e.binding.writes == 0 then return evaluate(v, pos, depth + 1) end
+    local b = e.binding
+    -- A table changed after it is built (perms[#perms + 1] = p) is only known at run time.
+    if v and b.writes == 0 and not (v.tag == "Table" and (b.mutated or b.as_arg)) then
+      return evaluate(v, pos, depth + 1)
+    end
   end
   return DYNAMIC
 end
@@ -134,6 +138,7 @@ function M.read(block, diag, opts)
   if type(value) ~= "table" then
     return info
   end
+  info.permissions_at = info.pos[value].permissions
   -- Declared permissions with their positions, when written literally.
   local perms = value.permissions
   if type(perms) == "table" and not contains_dynamic(perms) then

@@ -1,7 +1,8 @@
 -- IAM vocabulary for `irhost check` and `irhost policy`: the IAM service prefix of each
 -- embedded service, the API operations whose IAM action has another name, action syntax
--- and wildcard matching. Runbooks declare permissions as "prefix:Operation" (what the
--- broker allows); the policy writer maps each to the IAM action that authorizes it.
+-- and wildcard matching. Runbooks declare permissions as "iamprefix:Operation", what the
+-- broker's allow-list matches; the policy writer maps each to the IAM action that
+-- authorizes it (s3:ListObjectsV2 -> s3:ListBucket).
 
 local models = require("ir.check.models")
 
@@ -70,12 +71,26 @@ M.service_action_exceptions = {
 -- runbook is harmless, so `check` never calls them unused.
 M.framework_actions = { ["sts:GetCallerIdentity"] = true, ["s3:PutObject"] = true }
 
+-- Signing names whose IAM prefix differs (the same table as host/awsbroker.c, which
+-- derives the prefix the broker's allow-list matches; keep the two in step).
+M.signing_exceptions = { monitoring = "cloudwatch", email = "ses", ["execute-api"] = "apigateway",
+  awsssm = "ssm" }
+
+-- Actions every run may call without declaring them (ir.permissions always adds them).
+M.implicit_actions = { ["sts:GetCallerIdentity"] = true }
+
 -- The IAM prefix of an embedded service id, or nil when irhost has no model for it.
+local prefix_cache = {}
 function M.prefix(service)
   if M.prefix_exceptions[service] then return M.prefix_exceptions[service] end
-  local m = models.load(service)
-  if not m then return nil end
-  return m.metadata.signingName or m.metadata.endpointPrefix
+  local p = prefix_cache[service]
+  if p == nil then
+    local m = models.load(service)
+    p = m and (m.metadata.signingName or m.metadata.endpointPrefix) or false
+    if p then p = M.signing_exceptions[p] or p end
+    prefix_cache[service] = p
+  end
+  return p or nil
 end
 
 -- The IAM action ("s3:ListBucket") that authorizes service:operation.
@@ -110,37 +125,53 @@ function M.valid_syntax(text)
 end
 
 -- Case-insensitive IAM glob match of action name `name` against pattern (`*`, `?`).
+local glob_cache = {}
 local function glob(pattern, name)
-  local p = "^" .. pattern:lower():gsub("[%^%$%(%)%%%.%[%]%+%-]", "%%%0"):gsub("%*", ".*"):gsub("%?", ".") .. "$"
+  local p = glob_cache[pattern]
+  if not p then
+    p = "^" .. pattern:lower():gsub("[%^%$%(%)%%%.%[%]%+%-]", "%%%0"):gsub("%*", ".*"):gsub("%?", ".") .. "$"
+    glob_cache[pattern] = p
+  end
   return name:lower():match(p) ~= nil
 end
 
--- Does declared permission `perm` allow the call service:operation? A permission names
--- either the operation or the IAM action that authorizes it.
+-- Does declared permission `perm` allow the call service:operation? Like the broker's
+-- allow-list (host/awscall.c): "iamprefix:Operation", case-insensitive, `*` and `?`.
 function M.allows(perm, service, operation)
   if perm == "*" then return true end
   local pp, pa = perm:match("^([^:]+):(.+)$")
   local prefix = M.prefix(service) or service
   if not pp or pp:lower() ~= prefix:lower() then return false end
-  if glob(pa, operation) then return true end
-  local iam = M.iam_action(service, operation)
-  return glob(pa, iam:match(":(.+)$"))
+  return glob(pa, operation)
 end
 
--- Every (service, operation) a permission's prefix and action cover, and the action names
--- (operations and IAM aliases) valid under a prefix, for "did you mean".
+-- The operation names under an IAM prefix (sorted list, and as a set).
+local actions_cache = {}
 function M.actions_of(prefix)
+  local cached = actions_cache[prefix]
+  if cached then return cached[1], cached[2] end
   local out, seen = {}, {}
   for _, s in ipairs(M.prefixes()[prefix] or {}) do
-    local m = models.load(s)
-    for _, op in ipairs(models.operation_names(m)) do
-      for _, name in ipairs({ op, M.iam_action(s, op):match(":(.+)$") }) do
-        if not seen[name] then seen[name] = true; out[#out + 1] = name end
-      end
+    for _, op in ipairs(models.operation_names(models.load(s))) do
+      if not seen[op] then seen[op] = true; out[#out + 1] = op end
     end
   end
   table.sort(out)
+  actions_cache[prefix] = { out, seen }
   return out, seen
+end
+
+-- The operations an IAM action name of another spelling authorizes ("s3:ListBucket" ->
+-- ListObjects, ListObjectsV2, HeadBucket), for the message that says what to declare.
+function M.operations_for_iam_action(prefix, action)
+  local out = {}
+  for _, s in ipairs(M.prefixes()[prefix] or {}) do
+    for _, op in ipairs(models.operation_names(models.load(s))) do
+      if op ~= action and M.iam_action(s, op) == prefix .. ":" .. action then out[#out + 1] = op end
+    end
+  end
+  table.sort(out)
+  return out
 end
 
 return M

@@ -5,7 +5,7 @@
 -- provide, unused and shadowed locals, literal AWS calls checked against the embedded
 -- models, and declared permissions (validity, coverage of every call, unused ones).
 --
---   run{files = {{path=, source=, runtime_error=?}...}, strict=bool, format="text"|"json"|
+--   run{files = {{path=, source=, runtime_error=?, declaration=?}...}, strict=bool, format="text"|"json"|
 --       "sarif", write=?, load_module=?} -> exit code (0 clean, 1 errors, or warnings
 --       under strict). load_module(name, runbook_path) -> source, path reads a module the
 --       runbook requires; by default the broker's REQUIRE.
@@ -102,8 +102,11 @@ end
 
 -- Analyses one file. opts.module: a library module (no declaration expected; default when
 -- the path has a lib/ segment). opts.runtime_error: what loading it in the sandbox said.
+-- opts.declaration: the table the runbook returned in the sandbox, for what the source
+-- builds at run time (a permissions list assembled from modules).
 -- Returns {diagnostics (sorted), declaration = ir.check.declaration info or nil,
--- calls = ir.check.calls result or nil}.
+-- calls = ir.check.calls result or nil, modules = {{path, diagnostics}...},
+-- requires_followed = every require was read, complete = and every client use was seen}.
 function M.analyze(path, source, opts)
   opts = opts or {}
   local diag = setmetatable({ file = path, list = {}, seen = {} }, Diag)
@@ -119,12 +122,26 @@ function M.analyze(path, source, opts)
       if module == nil then module = ("/" .. path):find("/lib/") ~= nil end
       scope.analyze(block, diag)
       local info = declaration.read(block, diag, { module = module })
+      if not info.permissions and opts.declaration then
+        -- Built at run time: take the list the sandbox evaluated, placed at the field.
+        local n = require("ir.decl").validate(opts.declaration)
+        local at = info.permissions_at or info.call or { line = 1, col = 1 }
+        if n then
+          info.permissions = {}
+          for i, p in ipairs(n.permissions) do
+            info.permissions[i] = { action = p, line = at.line, col = at.col }
+          end
+          info.normalized = info.normalized or n
+        end
+      end
       local function new_diag(p) return setmetatable({ file = p, list = {}, seen = {} }, Diag) end
       local modules, complete = load_modules(block, path, opts, new_diag)
       local units = { { block = block, diag = diag } }
       for _, u in ipairs(modules) do units[#units + 1] = u end
       local found = calls.analyze_program(units)
+      result.requires_followed = complete
       complete = complete and not next(found.escaped)
+      result.complete = complete
       permissions.check(info.permissions, found, diag, complete)
       result.declaration, result.calls = info, found
       result.modules = {}
@@ -167,7 +184,7 @@ function M.run(opts)
   local all, seen = {}, {}
   for _, f in ipairs(files) do
     local diags = M.check_source(f.path, f.source, { runtime_error = f.runtime_error,
-      module = f.module, load_module = opts.load_module })
+      module = f.module, load_module = opts.load_module, declaration = f.declaration })
     for _, d in ipairs(diags) do
       -- Runbooks sharing a lib/ module report its problems once.
       local key = d.file .. ":" .. d.line .. ":" .. d.col .. ":" .. d.message

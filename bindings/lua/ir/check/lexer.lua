@@ -10,10 +10,20 @@ for w in ([[and break do else elseif end false for function goto if in local nil
   or repeat return then true until while]]):gmatch("%a+") do keywords[w] = true end
 M.keywords = keywords
 
--- Longest operators first, so "..." wins over ".." and ".".
-local operators = { "...", "..", "==", "~=", "<=", ">=", "<<", ">>", "//", "::",
-  "+", "-", "*", "/", "%", "^", "#", "&", "~", "|", "<", ">", "=", "(", ")", "{", "}",
-  "[", "]", ";", ":", ",", "." }
+-- Operators by length; the longest match wins, so "..." beats ".." and ".".
+local ops = { {}, {}, {} }
+for o in ([[... .. == ~= <= >= << >> // :: + - * / % ^ # & ~ | < > = ( ) { } [ ] ; : , .]]):gmatch("%S+") do
+  ops[#o][o] = true
+end
+
+-- Byte -> what may start there.
+local byte_class = { [10] = "nl", [13] = "nl", [32] = "ws", [9] = "ws", [12] = "ws", [11] = "ws", [95] = "name" }
+for b = 65, 90 do byte_class[b] = "name" end
+for b = 97, 122 do byte_class[b] = "name" end
+for b = 48, 57 do byte_class[b] = "digit" end
+
+local simple_escapes = { n = "\n", t = "\t", r = "\r", a = "\a", b = "\b", f = "\f",
+  v = "\v", ["\\"] = "\\", ['"'] = '"', ["'"] = "'" }
 
 local function fail(line, col, message)
   error({ line = line, col = col, message = message }, 0)
@@ -67,10 +77,8 @@ function M.tokenize(src)
       if c == quote then break end
       if c == "\\" then
         local e = src:sub(i + 1, i + 1)
-        local simple = { n = "\n", t = "\t", r = "\r", a = "\a", b = "\b", f = "\f",
-          v = "\v", ["\\"] = "\\", ['"'] = '"', ["'"] = "'" }
-        if simple[e] then
-          buf[#buf + 1] = simple[e]; i = i + 2
+        if simple_escapes[e] then
+          buf[#buf + 1] = simple_escapes[e]; i = i + 2
         elseif e == "\n" or e == "\r" then
           buf[#buf + 1] = "\n"
           local f = src:sub(i + 2, i + 2)
@@ -128,37 +136,43 @@ function M.tokenize(src)
     pos = src:find("\n", 1, true) or len + 1
   end
 
+  local byte, find, match, sub = string.byte, string.find, string.match, string.sub
   while pos <= len do
-    local c = src:sub(pos, pos)
-    if c == "\n" or c == "\r" then
-      local d = src:sub(pos + 1, pos + 1)
-      pos = pos + (((d == "\n" or d == "\r") and d ~= c) and 2 or 1)
+    local b = byte(src, pos)
+    local class = byte_class[b]
+    if class == "nl" then
+      local d = byte(src, pos + 1)
+      pos = pos + (((d == 10 or d == 13) and d ~= b) and 2 or 1)
       line = line + 1; line_start = pos
-    elseif c == " " or c == "\t" or c == "\f" or c == "\v" then
-      pos = pos + 1
-    elseif c == "-" and src:sub(pos + 1, pos + 1) == "-" then
-      local _, after = long_bracket(pos + 2, "comment")
-      if after then pos = after else pos = src:find("[\r\n]", pos) or len + 1 end
-    elseif c:match("[%a_]") then
-      local word = src:match("^[%w_]+", pos)
-      if keywords[word] then push(word, word, pos) else push("name", word, pos) end
+    elseif class == "ws" then
+      local _, e = find(src, "^[ \t\f\v]+", pos)
+      pos = e + 1
+    elseif class == "name" then
+      local word = match(src, "^[%w_]+", pos)
+      n = n + 1
+      toks[n] = { type = keywords[word] and word or "name", value = word, line = line, col = pos - line_start + 1 }
       pos = pos + #word
-    elseif c:match("%d") or (c == "." and src:sub(pos + 1, pos + 1):match("%d")) then
+    elseif b == 45 and byte(src, pos + 1) == 45 then  -- "--"
+      local _, after = long_bracket(pos + 2, "comment")
+      if after then pos = after else pos = find(src, "[\r\n]", pos) or len + 1 end
+    elseif class == "digit" or (b == 46 and match(src, "^%d", pos + 1)) then
       pos = read_number(pos)
-    elseif c == '"' or c == "'" then
-      pos = read_string(pos, c)
-    elseif c == "[" and src:match("^%[=*%[", pos) then
+    elseif b == 34 or b == 39 then
+      pos = read_string(pos, sub(src, pos, pos))
+    elseif b == 91 and match(src, "^%[=*%[", pos) then
       local sl, sc = line, col_of(pos)
       local body, after = long_bracket(pos, "string")
       push("string", body, pos, sl, sc)
       pos = after
     else
       local op
-      for _, o in ipairs(operators) do
-        if src:sub(pos, pos + #o - 1) == o then op = o; break end
+      for k = 3, 1, -1 do
+        local o = sub(src, pos, pos + k - 1)
+        if ops[k][o] then op = o; break end
       end
-      if not op then fail(line, col_of(pos), "unexpected symbol near '" .. c .. "'") end
-      push(op, op, pos)
+      if not op then fail(line, col_of(pos), "unexpected symbol near '" .. sub(src, pos, pos) .. "'") end
+      n = n + 1
+      toks[n] = { type = op, value = op, line = line, col = pos - line_start + 1 }
       pos = pos + #op
     end
   end

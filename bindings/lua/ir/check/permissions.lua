@@ -53,7 +53,13 @@ local function validate(perms, diag)
           if any then valid[#valid + 1] = p
           else bad("permission '" .. a .. "' matches no " .. prefix .. " action") end
         elseif not set[action] then
-          bad("unknown action '" .. a .. "'" .. hint(action, names, prefix .. ":"))
+          local ops = iam.operations_for_iam_action(prefix, action)
+          if #ops > 0 then
+            bad("'" .. a .. "' is an IAM action name; irhost permissions name the API operations it " ..
+              "authorizes (the broker allows by operation): " .. prefix .. ":" .. table.concat(ops, ", " .. prefix .. ":"))
+          else
+            bad("unknown action '" .. a .. "'" .. hint(action, names, prefix .. ":"))
+          end
         else
           valid[#valid + 1] = p
         end
@@ -74,10 +80,14 @@ function M.check(perms, calls, diag, complete)
     for _, p in ipairs(valid) do
       if iam.allows(p.action, c.service, c.operation) then covered = true; used[p] = true end
     end
+    if not covered and iam.implicit_actions[iam.prefix(c.service) .. ":" .. c.operation] then covered = true end
     if not covered then
+      -- A call in a module is reported where it is, naming the runbook it serves.
       local want = iam.prefix(c.service) .. ":" .. c.operation
-      diag:add("error", "permission-missing", c.line, c.col, "call " .. c.service .. ":" ..
-        c.operation .. " needs \"" .. want .. "\" in the declared permissions")
+      local d = c.unit and c.unit.diag or diag
+      d:add("error", "permission-missing", c.line, c.col, "call " .. c.service .. ":" ..
+        c.operation .. " needs \"" .. want .. "\" in the declared permissions" ..
+        (d ~= diag and (" of " .. diag.file) or ""))
     end
   end
   if not complete or calls.unresolved then return end

@@ -4,7 +4,8 @@
 --
 -- Side effects on the AST, for later passes: each Name node that refers to a local gets
 -- `binding`; each binding is {name, line, col, kind, reads, values = {expr|false...}}
--- where values lists every expression assigned to it (false when not statically known).
+-- where values lists every expression assigned to it (false when not statically known),
+-- mutated = a field was assigned (t[k] = v), as_arg = it was passed to a function.
 
 local sandbox = require("ir.check.sandbox")
 local util = require("ir.util")
@@ -104,8 +105,11 @@ function M.analyze(block, diag)
       if e.obj.tag == "Name" and not e.obj.binding and e.key.tag == "String" then
         e.obj.member = e.key  -- checked with the global read below
       end
-    elseif tag == "Call" then expr(e.func); exprs(e.args)
-    elseif tag == "Invoke" then expr(e.obj); exprs(e.args)
+    elseif tag == "Call" or tag == "Invoke" then
+      if tag == "Call" then expr(e.func) else expr(e.obj) end
+      exprs(e.args)
+      -- A table handed to a function may be changed there (table.insert(perms, p)).
+      for _, a in ipairs(e.args) do if a.tag == "Name" and a.binding then a.binding.as_arg = true end end
     elseif tag == "Function" then func(e)
     elseif tag == "Table" then table_items(e)
     elseif tag == "Binop" then expr(e.left); expr(e.right)
@@ -126,6 +130,7 @@ function M.analyze(block, diag)
       end
     else
       expr(t.obj); expr(t.key)
+      if t.obj.tag == "Name" and t.obj.binding then t.obj.binding.mutated = true end
       if t.obj.tag == "Name" and not t.obj.binding and sandbox.is_global(t.obj.name)
           and sandbox.members(t.obj.name) then
         diag:add("error", "read-only", t.line, t.col, "'" .. t.obj.name .. "' is read-only in the sandbox")
