@@ -26,7 +26,7 @@ DEFAULT_SETTINGS = {
 def load_world(name_or_path):
     """The world document from a path, or a name in worlds/ (`demo`)."""
     path = name_or_path
-    if not os.path.exists(path):
+    if not os.path.isfile(path):
         path = os.path.join(WORLDS, name_or_path if name_or_path.endswith(".json") else name_or_path + ".json")
     with open(path, encoding="utf-8") as f:
         return json.load(f)

@@ -162,7 +162,7 @@ try:
     for label, details, field in (("no key details", None, "resource.accessKeyDetails"),
                                   ("no user name", {"accessKeyId": W.EXPOSED, "userType": "IAMUser"}, "userName")):
         ff = finding_file("bad.json", details)
-        p, rep = W.run(fake, TMP, RB, ["--finding", ff, "--ticket", "IR-C4"], os.path.join(TMP, "bad"))
+        p, rep = W.run(fake, TMP, RB, ["--finding", ff, "--ticket", "IR-C4"], os.path.join(TMP, "bad-" + field))
         tap.check(f"malformed finding ({label}): exit 2 naming {field}", p.returncode == 2 and field in p.stderr,
                   (p.returncode, p.stderr[-800:]))
     with open(os.path.join(TMP, "notjson.json"), "w") as fh:

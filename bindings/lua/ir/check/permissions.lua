@@ -56,7 +56,8 @@ local function validate(perms, diag)
           local ops = iam.operations_for_iam_action(prefix, action)
           if #ops > 0 then
             bad("'" .. a .. "' is an IAM action name; irhost permissions name the API operations it " ..
-              "authorizes (the broker allows by operation): " .. prefix .. ":" .. table.concat(ops, ", " .. prefix .. ":"))
+              "authorizes (the broker allows by operation): " .. prefix .. ":" ..
+              table.concat(ops, ", " .. prefix .. ":"))
           else
             bad("unknown action '" .. a .. "'" .. hint(action, names, prefix .. ":"))
           end
