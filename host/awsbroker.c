@@ -60,8 +60,6 @@ static int run(struct irh_awsbroker *b, lua_CFunction f, void *ud, char *err, si
         seterr(err, errlen, "%s", m ? m : "error in the broker's Lua state");
     }
     lua_settop(L, 0);
-    /* Strings here may hold secrets (protect): collect now so the wiping allocator runs. */
-    lua_gc(L, LUA_GCCOLLECT);
     return rc == LUA_OK ? 0 : -1;
 }
 
@@ -214,7 +212,12 @@ int irh_awsbroker_protect(struct irh_awsbroker *b, const char *service, const ch
     struct protect_args a = { service, operation, resp, s, NULL, 0, 0 };
     *json = NULL;
     *jsonlen = 0;
-    if (run(b, protect_p, &a, err, errlen) != 0) {
+    int rc = run(b, protect_p, &a, err, errlen);
+    /* The response held secrets: collect now so the wiping allocator runs at once, not
+     * whenever the incremental collector gets there (a full collection with the models
+     * loaded costs milliseconds, so only here). */
+    if (a.protected_ || rc != 0) lua_gc(b->L, LUA_GCCOLLECT);
+    if (rc != 0) {
         if (a.json) { explicit_bzero(a.json, a.jsonlen); free(a.json); }
         return -1;
     }

@@ -1137,7 +1137,9 @@ int irh_awscall_wait(struct irh_awscall *c, int extra_fd, int timeout_ms, int *e
         while ((r = irh_http_take(c->http, &tag))) on_response(c, tag, r);
         pump(c);
         if (ready) *extra_ready = 1;
-        if (ready || c->done_head || now_ms() >= deadline) return c->fatal ? -1 : 0;
+        /* A cap or credentials failure is reported by irh_awscall_fatal, not here: -1 means
+         * the transport itself broke. */
+        if (ready || c->done_head || now_ms() >= deadline) return 0;
     }
 }
 

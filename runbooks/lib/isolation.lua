@@ -217,9 +217,11 @@ function M.nacl_deny(ec2, ctx, subnets, v4, v6)
     local r = ec2:DescribeNetworkAcls{ Filters = { { Name = "association.subnet-id", Values = { subnet } } } }
     local acl = r.NetworkAcls and r.NetworkAcls[1]
     if not acl then error("no network ACL is associated with subnet " .. subnet, 0) end
-    local used, existing = {}, {}
+    local used, existing, first_allow = {}, {}, { ["in"] = math.huge, out = math.huge }
     for _, e in ipairs(acl.Entries or {}) do
-      used[(e.Egress and "out" or "in") .. e.RuleNumber] = true
+      local d = e.Egress and "out" or "in"
+      used[d .. e.RuleNumber] = true
+      if e.RuleAction == "allow" and e.RuleNumber < first_allow[d] then first_allow[d] = e.RuleNumber end
       if e.RuleAction == "deny" then
         existing[(e.Egress and "out" or "in") .. "|" .. tostring(e.CidrBlock or e.Ipv6CidrBlock)] = e.RuleNumber
       end
@@ -238,6 +240,12 @@ function M.nacl_deny(ec2, ctx, subnets, v4, v6)
         else
           while used[dir .. n] do n = n + 1 end
           used[dir .. n] = true
+          if n > first_allow[dir] then
+            -- ACL rules apply lowest number first: a deny after an allow never matches.
+            error(string.format("network ACL %s has no free rule number below its first %s allow rule (%d): " ..
+              "cannot add an effective deny for %s", acl.NetworkAclId, dir == "in" and "ingress" or "egress",
+              first_allow[dir], cidr), 0)
+          end
           local p = { NetworkAclId = acl.NetworkAclId, RuleNumber = n, Protocol = ALL, RuleAction = "deny", Egress = egress,
             CidrBlock = c.CidrBlock, Ipv6CidrBlock = c.Ipv6CidrBlock }
           ec2:CreateNetworkAclEntry(p)

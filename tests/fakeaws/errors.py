@@ -15,7 +15,3 @@ class AwsError(Exception):
         self.sender = sender
         self.headers = headers or {}
 
-
-def not_found(code, what):
-    """The common `X.NotFound`-style error with AWS's wording."""
-    return AwsError(code, f"The {what} does not exist")

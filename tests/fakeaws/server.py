@@ -192,7 +192,11 @@ def main(argv=None):
         if not ms:
             ap.error(f"--latency-service wants SVC=MS, not {item!r}")
         per[svc] = float(ms)
-    fake = dispatch.Fake(state.load_world(a.world), a.latency, per)
+    try:
+        world = state.load_world(a.world)
+    except (OSError, ValueError) as e:
+        ap.error(f"cannot load world {a.world!r}: {e}")
+    fake = dispatch.Fake(world, a.latency, per)
     srv = Server(("127.0.0.1", a.port), Handler)
     srv.fake, srv.verbose = fake, a.verbose
     port = srv.server_address[1]

@@ -256,6 +256,24 @@ T.case("evidence upload failure is a warning, the local copy stays", function()
   T.eq(h.evidence["a.txt"], "x", "local evidence saved")
 end)
 
+T.case("ctx reaches no broker channel or trusted module", function()
+  local h, a = setup({ args = { "--instance", "i-1" } })
+  local found = {}
+  local d = book({ step("look", function(ctx)
+    local seen = {}
+    local function walk(t, depth)
+      if type(t) ~= "table" or seen[t] or depth > 6 then return end
+      seen[t] = true
+      if t == h or t == a then found[#found + 1] = "host or aws" end
+      if getmetatable(t) then walk(getmetatable(t), depth + 1) end
+      for _, v in pairs(t) do walk(v, depth + 1) end
+    end
+    walk(ctx, 0)
+  end) })
+  T.eq(ir.main(d, { host = h, aws = a }), 0, "exit 0")
+  T.eq(#found, 0, "nothing in ctx (tables, metatables) leads to the host channel or the aws module")
+end)
+
 T.case("broker-refused evidence name fails the step", function()
   local h, a = setup({ args = { "--instance", "i-1" } }, { evidence_error = "bad name" })
   local d = book({ step("save", function(ctx) ctx.evidence:save("../x", "x") end) })

@@ -43,6 +43,7 @@ def verify(method, path, headers, body, secrets):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
+    disable_nagle_algorithm = True   # no 40 ms delayed-ACK stall between header and body writes
 
     def log_message(self, *args):  # quiet
         pass

@@ -4,12 +4,6 @@
 local util = require("ir.util")
 
 local M = {}
-M.__index = M
-
--- opts: host, aws (module), bucket (or nil), ticket, run_id, log(level, text), note(text).
-function M.new(opts)
-  return setmetatable({ opts = opts, saved = {} }, M)
-end
 
 local function safe_segment(s)
   return (tostring(s):gsub("[^%w._-]", "_"))
@@ -19,8 +13,7 @@ function M.key(ticket, run_id, name)
   return safe_segment(ticket or "no-ticket") .. "/" .. safe_segment(run_id or "run") .. "/evidence/" .. name
 end
 
-local function upload(self, rec, content, content_type)
-  local o = self.opts
+local function upload(o, rec, content, content_type)
   local key = M.key(o.ticket, o.run_id, rec.name)
   local s3 = o.aws.client("s3")
   local ok, res = pcall(s3.PutObject, s3, {
@@ -40,30 +33,38 @@ local function upload(self, rec, content, content_type)
   end
 end
 
--- Saves value (a table becomes pretty JSON, a string is stored as is) as evidence/<name>;
--- returns its SHA-256 (hex). Raises when the broker refuses the name or the write fails.
-function M:save(name, value, content_type)
-  if getmetatable(self) ~= M then error("use ctx.evidence:save(name, value)", 2) end
-  if type(name) ~= "string" or name == "" then error("evidence:save: name must be a non-empty string", 2) end
-  local content
-  if type(value) == "string" then
-    content = value
-    content_type = content_type or "text/plain"
-  elseif type(value) == "table" then
-    content = util.pretty_json(value)
-    content_type = content_type or "application/json"
-  else
-    error("evidence:save: value must be a table or a string, not " .. type(value), 2)
+-- opts: host, aws (module), bucket (or nil), ticket, run_id, note(text), on_save(record).
+-- Returns the object runbooks see as ctx.evidence. It holds nothing but `save`: the broker
+-- channel and the trusted modules stay in upvalues, out of the runbook's reach.
+function M.new(opts)
+  local store = {}
+
+  -- Saves value (a table becomes pretty JSON, a string is stored as is) as evidence/<name>;
+  -- returns its SHA-256 (hex). Raises when the broker refuses the name or the write fails.
+  function store.save(self, name, value, content_type)
+    if self ~= store then error("use ctx.evidence:save(name, value)", 2) end
+    if type(name) ~= "string" or name == "" then error("evidence:save: name must be a non-empty string", 2) end
+    local content
+    if type(value) == "string" then
+      content = value
+      content_type = content_type or "text/plain"
+    elseif type(value) == "table" then
+      content = util.pretty_json(value)
+      content_type = content_type or "application/json"
+    else
+      error("evidence:save: value must be a table or a string, not " .. type(value), 2)
+    end
+    local reply = opts.host.request("evidence", { name = name, content = content, content_type = content_type })
+    if type(reply) ~= "table" or reply.error or not reply.sha256 then
+      error("evidence " .. name .. ": " .. tostring(type(reply) == "table" and (reply.message or reply.error) or "no reply"), 2)
+    end
+    local rec = { name = name, sha256 = reply.sha256, size = tonumber(reply.size) or #content }
+    if opts.bucket then upload(opts, rec, content, content_type) end
+    if opts.on_save then opts.on_save(rec) end
+    return rec.sha256
   end
-  local reply = self.opts.host.request("evidence", { name = name, content = content, content_type = content_type })
-  if type(reply) ~= "table" or reply.error or not reply.sha256 then
-    error("evidence " .. name .. ": " .. tostring(type(reply) == "table" and (reply.error or reply.message) or "no reply"), 2)
-  end
-  local rec = { name = name, sha256 = reply.sha256, size = tonumber(reply.size) or #content }
-  if self.opts.bucket then upload(self, rec, content, content_type) end
-  self.saved[#self.saved + 1] = rec
-  if self.opts.on_save then self.opts.on_save(rec) end
-  return rec.sha256
+
+  return store
 end
 
 return M

@@ -114,8 +114,8 @@ def _explode(ctx, group, perms, egress):
         else:
             lo, hi = perm.get("FromPort"), perm.get("ToPort")
             if lo is None or hi is None:
-                raise AwsError("InvalidParameterValue", f"Invalid value for portRange. Must specify both from "
-                               f"and to ports with TCP/UDP.")
+                raise AwsError("InvalidParameterValue", "Invalid value for portRange. Must specify both from "
+                               "and to ports with TCP/UDP.")
         base = {"GroupId": group["GroupId"], "GroupOwnerId": ctx.account, "IsEgress": egress,
                 "IpProtocol": proto, "FromPort": lo, "ToPort": hi}
         for lst, field, rfield in _PEERS:

@@ -1,10 +1,13 @@
 """s3 bucket security settings beyond s3.py: policy status (is the policy
 public?), deleting the public access block and ownership controls, object lock,
-location, tagging, access logging and default encryption: what the S3 runbook
+tagging, access logging and default encryption: what the S3 runbook
 saves before it secures a bucket and reports after.
 
 State on each bucket: `Tags` (TagSet), `Logging` (LoggingEnabled), `ObjectLock`
-(ObjectLockConfiguration), `Encryption` (ServerSideEncryptionConfiguration)."""
+(ObjectLockConfiguration), `Encryption` (ServerSideEncryptionConfiguration).
+
+Not served: GetBucketLocation, whose answer is a bare <LocationConstraint>region</...>
+root that the generic rest-xml serializer (wire_out.py) cannot produce yet."""
 import json
 
 from ..errors import AwsError
@@ -84,12 +87,6 @@ def put_object_lock_configuration(ctx, p):
     return {}
 
 
-def get_bucket_location(ctx, p):
-    b = _bucket(ctx, p["Bucket"])
-    region = b.get("Region", "us-east-1")
-    return {"LocationConstraint": None if region == "us-east-1" else region}
-
-
 def get_bucket_tagging(ctx, p):
     b = _bucket(ctx, p["Bucket"])
     if not b.get("Tags"):
@@ -136,7 +133,7 @@ OPERATIONS = {
     "GetBucketPolicyStatus": get_bucket_policy_status, "DeletePublicAccessBlock": delete_public_access_block,
     "DeleteBucketOwnershipControls": delete_bucket_ownership_controls,
     "GetObjectLockConfiguration": get_object_lock_configuration,
-    "PutObjectLockConfiguration": put_object_lock_configuration, "GetBucketLocation": get_bucket_location,
+    "PutObjectLockConfiguration": put_object_lock_configuration,
     "GetBucketTagging": get_bucket_tagging, "PutBucketTagging": put_bucket_tagging,
     "DeleteBucketTagging": delete_bucket_tagging, "GetBucketLogging": get_bucket_logging,
     "PutBucketLogging": put_bucket_logging, "GetBucketEncryption": get_bucket_encryption,

@@ -25,8 +25,8 @@ def assume_role(ctx, p):
     session = p["RoleSessionName"]
     duration = p.get("DurationSeconds", 3600)
     if not 900 <= duration <= role.get("MaxSessionDuration", 3600):
-        raise AwsError("ValidationError", f"The requested DurationSeconds exceeds the MaxSessionDuration set "
-                       f"for this role.")
+        raise AwsError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set "
+                       "for this role.")
     expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=duration)
     akid = "ASIA" + secrets.token_hex(8).upper()
     cred = {"access_key": akid, "secret_key": secrets.token_urlsafe(30), "session_token":
