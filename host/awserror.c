@@ -37,6 +37,10 @@ void irh_awserror_trim_type(char *code)
 
 struct xml_state {
     XML_Parser p;
+    const char *want;        /* irh_xml_first_text: the element to find */
+    char *out;
+    size_t outlen;
+    int found;
     int depth;
     int in_error;            /* depth of the <Error> element we read, 0 when outside */
     int field;               /* 1 code, 2 message, 3 request id, 0 none */
@@ -59,6 +63,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     if (++x->depth > MAX_DEPTH) { XML_StopParser(x->p, XML_FALSE); return; }
     const char *n = local_name(name);
     x->field = 0;
+    if (x->want) { x->field = !x->found && strcmp(n, x->want) == 0 ? 4 : 0; x->tlen = 0; return; }
     if (!x->in_error && strcmp(n, "Error") == 0 && !x->have_code) { x->in_error = x->depth; return; }
     if (x->in_error && x->depth == x->in_error + 1) {
         if (strcmp(n, "Code") == 0 && !x->have_code) x->field = 1;
@@ -86,6 +91,7 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
     case 1: copy_clean(x->e->code, sizeof x->e->code, x->text, x->tlen); x->have_code = x->e->code[0] != 0; break;
     case 2: copy_clean(x->e->message, sizeof x->e->message, x->text, x->tlen); x->have_msg = 1; break;
     case 3: copy_clean(x->e->request_id, sizeof x->e->request_id, x->text, x->tlen); x->have_rid = 1; break;
+    case 4: copy_clean(x->out, x->outlen, x->text, x->tlen); x->found = 1; break;
     default: break;
     }
     x->field = 0;
@@ -103,10 +109,9 @@ static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *s
     XML_StopParser(x->p, XML_FALSE);
 }
 
-static void parse_xml(const char *body, size_t len, struct irh_awserror *e)
+static void parse_xml(struct xml_state *xs, const char *body, size_t len)
 {
-    struct xml_state x = { 0 };
-    x.e = e;
+    struct xml_state x = *xs;
     x.p = XML_ParserCreateNS(NULL, '\x1f');
     if (!x.p) return;
     XML_SetUserData(x.p, &x);
@@ -123,6 +128,19 @@ static void parse_xml(const char *body, size_t len, struct irh_awserror *e)
     }
     if (off == len) XML_Parse(x.p, "", 0, 1);
     XML_ParserFree(x.p);
+    xs->found = x.found;
+}
+
+int irh_xml_first_text(const char *body, size_t len, const char *name, char *out, size_t outlen)
+{
+    if (!outlen) return -1;
+    out[0] = '\0';
+    struct xml_state x = { 0 };
+    x.want = name;
+    x.out = out;
+    x.outlen = outlen;
+    if (body && len) parse_xml(&x, body, len);
+    return x.found ? 0 : -1;
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -180,8 +198,11 @@ int irh_awserror_parse(long status, const char *content_type, const char *errort
     if (!body) len = 0;
     /* S3 can answer 200 with an <Error> body (CopyObject, CompleteMultipartUpload). */
     if (len && looks_xml(content_type, body, len)) {
-        if (status >= 300 || (len >= 7 && memmem(body, len < 512 ? len : 512, "<Error>", 7)))
-            parse_xml(body, len, e);
+        if (status >= 300 || (len >= 7 && memmem(body, len < 512 ? len : 512, "<Error>", 7))) {
+            struct xml_state x = { 0 };
+            x.e = e;
+            parse_xml(&x, body, len);
+        }
     } else if (status >= 300 && len && looks_json(content_type, body, len)) {
         parse_json(body, len, errortype, e);
     } else if (status >= 300 && errortype && *errortype) {

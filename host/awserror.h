@@ -24,4 +24,9 @@ int irh_awserror_parse(long status, const char *content_type, const char *errort
  * "Name:http://..." -> "Name". Works in place. */
 void irh_awserror_trim_type(char *code);
 
+/* Copies the text of the first element called name (local name, any depth) of an XML
+ * response into out: used for the account in a GetCallerIdentity answer. Returns 0 when
+ * found, -1 otherwise. */
+int irh_xml_first_text(const char *body, size_t len, const char *name, char *out, size_t outlen);
+
 #endif

@@ -29,6 +29,7 @@
 struct broker {
     const struct irh_options *opt;
     const char *mode;
+    const struct irh_task *task;  /* check, policy, test; NULL otherwise */
     int run;                      /* mode == run */
     pid_t pid;
     int fd;
@@ -142,13 +143,41 @@ static struct irh_kv *on_confirm(struct broker *b, const struct irh_kv *req)
     return kv;
 }
 
+/* Whether path is exactly a runbook or file the user named on the command line. */
+static int named_file(const struct broker *b, const char *path)
+{
+    if (b->opt->runbook_file && strcmp(path, b->opt->runbook_file) == 0) return 1;
+    for (int i = 0; b->task && i < b->task->nfiles; i++)
+        if (strcmp(path, b->task->files[i]) == 0) return 1;
+    return 0;
+}
+
 static struct irh_kv *on_require(struct broker *b, const struct irh_kv *req)
 {
-    const char *name = irh_kv_get(req, "name", NULL);
-    char chunk[4200], err[1024];
+    const char *name = irh_kv_get(req, "name", NULL), *from = irh_kv_get(req, "from", NULL);
+    const char *base = b->opt->runbook_file;
+    char chunk[4200], err[1024], libdir[4096];
     size_t len;
     if (!name) return error_kv("invalid", "REQUIRE without name");
-    char *src = irh_modpath_load(b->opt->runbook_file, name, &len, chunk, sizeof chunk, err, sizeof err);
+    /* Several files in one run (check): modules resolve next to the file that asks, which
+     * must be one the user named; the broker never takes a folder from the runner. */
+    if (from && *from) {
+        if (!named_file(b, from)) {
+            snprintf(err, sizeof err, "refused: '%s' is not a file named on the command line", from);
+            return error_kv("refused", err);
+        }
+        base = from;
+        /* A module in a lib/ folder is loaded for the runbooks beside that folder, so
+         * its own requires resolve from there: "runbooks/lib/x.lua" -> "runbooks/lib",
+         * whose folder is "runbooks". */
+        const char *slash = strrchr(from, '/');
+        if (slash && slash - from >= 3 && memcmp(slash - 3, "lib", 3) == 0 && (slash - from == 3 || slash[-4] == '/')) {
+            snprintf(libdir, sizeof libdir, "%.*s", (int)(slash - from), from);
+            base = libdir;
+        }
+    }
+    if (!base) return error_kv("invalid", "REQUIRE without from");
+    char *src = irh_modpath_load(base, name, &len, chunk, sizeof chunk, err, sizeof err);
     if (!src) {
         struct irh_kv *kv = irh_kv_new();
         if (kv) irh_kv_adds(kv, "error", err);
@@ -162,11 +191,15 @@ static struct irh_kv *on_require(struct broker *b, const struct irh_kv *req)
 
 static struct irh_kv *on_read_file(struct broker *b, const struct irh_kv *req)
 {
-    const char *path = irh_kv_get(req, "path", NULL);
-    char err[1024];
     size_t len;
-    if (!path) return error_kv("invalid", "READ_FILE without path");
-    char *data = irh_modpath_read_arg_file(path, b->opt->args, b->opt->nargs, &len, err, sizeof err);
+    const char *path = irh_kv_get(req, "path", &len);
+    char err[1024];
+    if (!path || strlen(path) != len) return error_kv("invalid", "READ_FILE without a path (or with a NUL byte in it)");
+    /* irhost test reads the runbooks its test files exercise; a run, the files named
+     * as param values. */
+    char *data = strcmp(b->mode, "test") == 0 && b->task
+        ? irh_modpath_read_test_file(path, b->task->files, b->task->nfiles, &len, err, sizeof err)
+        : irh_modpath_read_arg_file(path, b->opt->args, b->opt->nargs, &len, err, sizeof err);
     if (!data) return error_kv("refused", err);
     struct irh_kv *kv = irh_kv_new();
     if (kv) irh_kv_add(kv, "content", data, len);
@@ -370,21 +403,22 @@ static void reap(struct broker *b)
 
 /* ---------------------------------------------------------------- set-up */
 
-static char *read_runbook(const char *path, size_t *len, char *err, size_t errlen)
+/* Reads the runbook (or test file: what names it in messages) the user named. */
+static char *read_runbook(const char *path, const char *what, size_t *len, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0) {
-        snprintf(err, errlen, "cannot read runbook %s: %s (check the path)", path, strerror(errno));
+        snprintf(err, errlen, "cannot read %s %s: %s (check the path)", what, path, strerror(errno));
         return NULL;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "runbook %s is not a regular file", path);
+        snprintf(err, errlen, "%s %s is not a regular file", what, path);
         close(fd);
         return NULL;
     }
     if ((unsigned long long)st.st_size > RUNBOOK_MAX) {
-        snprintf(err, errlen, "runbook %s is larger than %u MB", path, RUNBOOK_MAX >> 20);
+        snprintf(err, errlen, "%s %s is larger than %u MB", what, path, RUNBOOK_MAX >> 20);
         close(fd);
         return NULL;
     }
@@ -426,19 +460,39 @@ static void finish_run(struct broker *b, int code, double t0)
     if (code != 2) irh_progress_summary(&b->prog, code, now_s() - t0, irh_rundir_path(b->rd));
 }
 
-int irh_broker_run(const struct irh_options *opt, const char *mode)
+/* Reads every file of the task (NULL with a message on the first that cannot be read). */
+static struct irh_source *read_task_files(const struct irh_task *task, const char *mode, char *err, size_t errlen)
 {
-    struct broker b = { .opt = opt, .mode = mode, .run = strcmp(mode, "run") == 0, .pid = -1, .fd = -1,
-                        .status = "ok", .forced_exit = -1 };
+    struct irh_source *files = calloc((size_t)task->nfiles, sizeof *files);
+    if (!files) { snprintf(err, errlen, "out of memory"); return NULL; }
+    const char *what = strcmp(mode, "test") == 0 ? "test file" : "runbook";
+    for (int i = 0; i < task->nfiles; i++) {
+        files[i].path = task->files[i];
+        files[i].text = read_runbook(task->files[i], what, &files[i].len, err, errlen);
+        if (!files[i].text) {
+            for (int j = 0; j < i; j++) free(files[j].text);
+            free(files);
+            return NULL;
+        }
+    }
+    return files;
+}
+
+int irh_broker_run(const struct irh_options *opt, const char *mode, const struct irh_task *task)
+{
+    struct broker b = { .opt = opt, .mode = mode, .task = task, .run = strcmp(mode, "run") == 0, .pid = -1,
+                        .fd = -1, .status = "ok", .forced_exit = -1 };
     char err[1024];
     double t0 = now_s();
     irh_progress_init(&b.prog, opt);
-    size_t srclen;
-    char *src = read_runbook(opt->runbook_file, &srclen, err, sizeof err);
-    if (!src) { fprintf(stderr, "irhost: %s\n", err); return 2; }
-    char *chunkname = NULL;
+    size_t srclen = 0;
+    char *src = NULL, *chunkname = NULL;
+    struct irh_source *files = NULL;
+    if (task) files = read_task_files(task, mode, err, sizeof err);
+    else src = read_runbook(opt->runbook_file, "runbook", &srclen, err, sizeof err);
+    if (!src && !files) { fprintf(stderr, "irhost: %s\n", err); return 2; }
     int code = 2;
-    if (asprintf(&chunkname, "@%s", opt->runbook_file) < 0) { chunkname = NULL; goto out; }
+    if (!task && asprintf(&chunkname, "@%s", opt->runbook_file) < 0) { chunkname = NULL; goto out; }
     if (b.run && !(b.rd = irh_rundir_open(opt, err, sizeof err))) {
         fprintf(stderr, "irhost: %s\n", err);
         goto out;
@@ -475,6 +529,7 @@ int irh_broker_run(const struct irh_options *opt, const char *mode)
             .opt = opt, .mode = mode, .source = src, .srclen = srclen, .chunkname = chunkname,
             .run_id = b.rd ? irh_rundir_id(b.rd) : NULL, .run_dir = b.rd ? irh_rundir_path(b.rd) : NULL,
             .resume_json = b.rd ? irh_rundir_resume_json(b.rd) : NULL,
+            .task = task, .files = files, .nfiles = task ? (size_t)task->nfiles : 0,
         };
         _exit(irh_runner_main(sv[1], &a));
     }
@@ -511,5 +566,7 @@ out:
     free(b.done_msg);
     free(chunkname);
     if (src) { explicit_bzero(src, srclen); free(src); }
+    for (int i = 0; files && i < task->nfiles; i++) free(files[i].text);
+    free(files);
     return code;
 }

@@ -6,9 +6,11 @@
 #ifndef IRH_BROKER_H
 #define IRH_BROKER_H
 #include "options.h"
+#include "task.h"
 
-/* Runs opt->runbook_file in mode run|help|describe|check; returns the exit code (0..5, or
- * 130 after Ctrl-C). Prints what the user must know on stderr (and --json on stdout). */
-int irh_broker_run(const struct irh_options *opt, const char *mode);
+/* Runs opt->runbook_file in mode run|help|describe (task NULL), or the task's files in mode
+ * check|policy|test; returns the exit code (0..5, or 130 after Ctrl-C). Prints what the
+ * user must know on stderr (and --json or the command's output on stdout). */
+int irh_broker_run(const struct irh_options *opt, const char *mode, const struct irh_task *task);
 
 #endif

@@ -49,7 +49,12 @@ void irh_cli_usage(FILE *f)
 "usage:\n"
 "  irhost RUNBOOK [runbook params] [host options]   run a runbook\n"
 "  irhost RUNBOOK --help                            the runbook's description and params\n"
-"  irhost check FILE...                             compile and check runbooks (for CI)\n"
+"  irhost check FILE... [--strict] [--format text|json|sarif]\n"
+"                                                   check runbooks without running them (for CI)\n"
+"  irhost policy RUNBOOK [--resources] [--account ID] [--partition P] [runbook params]\n"
+"                                                   least-privilege IAM policy for the runbook\n"
+"  irhost test FILE...                              run runbook tests (stubbed AWS, no network)\n"
+"  irhost new NAME                                  write NAME.lua and tests/NAME_test.lua here\n"
 "  irhost describe RUNBOOK                          name, params, permissions, steps\n"
 "  irhost version | help\n"
 "\n"
@@ -67,6 +72,12 @@ void irh_cli_usage(FILE *f)
 "  --max-calls N             AWS calls per run (default 10000)\n"
 "  --max-mutating-calls N    mutating AWS calls per run (default 1000)\n"
 "  --rate SERVICE=N/s        rate limit for one service (repeatable)\n"
+"\n"
+"check:   --strict fails on warnings too; --format json or sarif for code-scanning tools.\n"
+"         Exit 0 clean, 1 errors (or warnings with --strict), 2 usage.\n"
+"policy:  --resources narrows resources to the params given (--instance i-0abc ...);\n"
+"         --region R and --account ID fill the ARNs (default *).\n"
+"test:    prints one line per test and `N passed, N failed`; exit 1 if any failed.\n"
 "\n"
 "exit codes: 0 success, 1 a step failed, 2 usage or parameter error, 3 sandbox violation\n"
 "or limit exceeded, 4 credentials or configuration error, 5 refused at a prompt.\n"
@@ -153,8 +164,98 @@ static int set_value(struct irh_options *opt, const struct host_option *o, const
 
 static int is_command(const char *s)
 {
-    return strcmp(s, "check") == 0 || strcmp(s, "describe") == 0 ||
-           strcmp(s, "version") == 0 || strcmp(s, "help") == 0;
+    static const char *const commands[] = {"check", "policy", "test", "new", "describe", "version", "help", NULL};
+    for (int i = 0; commands[i]; i++) if (strcmp(s, commands[i]) == 0) return 1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- command options */
+
+enum cmd_kind { CMD_FLAG, CMD_FORMAT, CMD_ACCOUNT, CMD_PARTITION };
+struct cmd_option { const char *name; enum cmd_kind kind; };
+
+static const struct cmd_option check_options[] = {{"strict", CMD_FLAG}, {"format", CMD_FORMAT}, {NULL, CMD_FLAG}};
+static const struct cmd_option policy_options[] = {
+    {"resources", CMD_FLAG}, {"account", CMD_ACCOUNT}, {"partition", CMD_PARTITION}, {NULL, CMD_FLAG},
+};
+
+static int set_cmd_value(struct irh_task *t, const struct cmd_option *o, const char *v, char *err, size_t errlen)
+{
+    switch (o->kind) {
+    case CMD_FLAG:
+        if (strcmp(o->name, "strict") == 0) t->strict = 1;
+        else t->resources = 1;
+        return 0;
+    case CMD_FORMAT:
+        if (strcmp(v, "text") && strcmp(v, "json") && strcmp(v, "sarif")) {
+            snprintf(err, errlen, "--format: '%s' is not text, json or sarif (see irhost help)", v);
+            return -1;
+        }
+        t->format = v;
+        return 0;
+    case CMD_ACCOUNT:
+        if (strlen(v) != 12 || strspn(v, "0123456789") != 12) {
+            snprintf(err, errlen, "--account: '%s' is not a 12-digit AWS account id (see irhost help)", v);
+            return -1;
+        }
+        t->account = v;
+        return 0;
+    case CMD_PARTITION:
+        if (strncmp(v, "aws", 3) != 0 || strlen(v) > 32 || strspn(v, "abcdefghijklmnopqrstuvwxyz-") != strlen(v)) {
+            snprintf(err, errlen, "--partition: '%s' is not an AWS partition such as aws, aws-cn or aws-us-gov", v);
+            return -1;
+        }
+        t->partition = v;
+        return 0;
+    }
+    return 0;
+}
+
+/* Takes the command's own options out of opt.args[0..until) (the rest came after `--`)
+ * and compacts the list. Returns 0 or -1 with err. */
+static int take_cmd_options(struct irh_cli *cli, int until, const struct cmd_option *opts, char *err, size_t errlen)
+{
+    char **args = cli->opt.args;
+    int out = 0;
+    for (int i = 0; i < cli->opt.nargs; i++) {
+        const char *a = args[i];
+        const struct cmd_option *o = NULL;
+        const char *eq = NULL;
+        if (i < until && strncmp(a, "--", 2) == 0) {
+            eq = strchr(a + 2, '=');
+            size_t nl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+            for (const struct cmd_option *c = opts; c->name && !o; c++)
+                if (strlen(c->name) == nl && memcmp(c->name, a + 2, nl) == 0) o = c;
+        }
+        if (!o) { args[out++] = args[i]; continue; }
+        const char *v = NULL;
+        if (o->kind == CMD_FLAG) {
+            if (eq) { snprintf(err, errlen, "--%s takes no value (see irhost help)", o->name); return -1; }
+        } else if (eq) {
+            v = eq + 1;
+        } else if (i + 1 < cli->opt.nargs) {
+            v = args[++i];
+        } else {
+            snprintf(err, errlen, "--%s needs a value (see irhost help)", o->name);
+            return -1;
+        }
+        if (set_cmd_value(&cli->task, o, v, err, errlen) != 0) return -1;
+    }
+    cli->opt.nargs = out;
+    args[out] = NULL;
+    return 0;
+}
+
+/* check and test take files only: an option left over (before `--`) is unknown. */
+static int only_files(const struct irh_cli *cli, int until, const char *cmd, char *err, size_t errlen)
+{
+    for (int i = 0; i < cli->opt.nargs && i < until; i++) {
+        if (cli->opt.args[i][0] == '-' && cli->opt.args[i][1]) {
+            snprintf(err, errlen, "unknown option %s for %s (see irhost help)", cli->opt.args[i], cmd);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static void defaults(struct irh_options *opt)
@@ -177,9 +278,10 @@ int irh_cli_parse(int argc, char **argv, struct irh_cli *cli, char *err, size_t 
     if (!cli->opt.args) { snprintf(err, errlen, "out of memory"); return -1; }
     const char *command = NULL;
     int want_help = 0, want_version = 0, options_done = 0, command_literal = 0;
+    int dashdash = argc;   /* opt.args from this index on came after `--` */
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
-        if (!options_done && strcmp(a, "--") == 0) { options_done = 1; continue; }
+        if (!options_done && strcmp(a, "--") == 0) { options_done = 1; dashdash = cli->opt.nargs; continue; }
         if (!options_done && (strcmp(a, "-h") == 0)) { want_help = 1; continue; }
         if (!options_done && strncmp(a, "--", 2) == 0) {
             const char *name = a + 2, *eq = strchr(name, '=');
@@ -232,11 +334,40 @@ int irh_cli_parse(int argc, char **argv, struct irh_cli *cli, char *err, size_t 
     }
     if (strcmp(command, "version") == 0) { cli->cmd = IRH_CMD_VERSION; return 0; }
     if (strcmp(command, "help") == 0) { cli->cmd = IRH_CMD_HELP; return 0; }
-    if (strcmp(command, "check") == 0) {
-        if (cli->opt.nargs == 0) { snprintf(err, errlen, "check needs at least one runbook file (irhost check runbooks/*.lua)"); return -1; }
-        cli->cmd = IRH_CMD_CHECK;
-        cli->files = cli->opt.args;
-        cli->nfiles = cli->opt.nargs;
+    if (strcmp(command, "check") == 0 || strcmp(command, "test") == 0) {
+        int is_check = command[0] == 'c';
+        if (is_check && take_cmd_options(cli, dashdash, check_options, err, errlen) != 0) return -1;
+        if (only_files(cli, dashdash < cli->opt.nargs ? dashdash : cli->opt.nargs, command, err, errlen) != 0) return -1;
+        if (cli->opt.nargs == 0) {
+            snprintf(err, errlen, is_check ? "check needs at least one runbook file (irhost check runbooks/*.lua)"
+                                           : "test needs at least one test file (irhost test runbooks/tests/*_test.lua)");
+            return -1;
+        }
+        cli->cmd = is_check ? IRH_CMD_CHECK : IRH_CMD_TEST;
+        cli->task.files = cli->opt.args;
+        cli->task.nfiles = cli->opt.nargs;
+        if (!cli->task.format) cli->task.format = "text";
+        return 0;
+    }
+    if (strcmp(command, "policy") == 0) {
+        if (take_cmd_options(cli, dashdash, policy_options, err, errlen) != 0) return -1;
+        if (cli->opt.nargs == 0 || (cli->opt.args[0][0] == '-' && dashdash > 0)) {
+            snprintf(err, errlen, "policy takes a runbook file, then its params (irhost policy runbooks/ec2.lua)");
+            return -1;
+        }
+        cli->cmd = IRH_CMD_POLICY;
+        /* The runbook moves from args to files[0]; args keeps its params. */
+        cli->opt.runbook_file = cli->task.runbook[0] = cli->opt.args[0];
+        cli->task.files = cli->task.runbook;
+        cli->task.nfiles = 1;
+        memmove(cli->opt.args, cli->opt.args + 1, (size_t)cli->opt.nargs * sizeof(char *));
+        cli->opt.nargs--;
+        return 0;
+    }
+    if (strcmp(command, "new") == 0) {
+        if (cli->opt.nargs != 1) { snprintf(err, errlen, "new takes one runbook name (irhost new ec2-crypto-mining)"); return -1; }
+        cli->cmd = IRH_CMD_NEW;
+        cli->new_name = cli->opt.args[0];
         return 0;
     }
     /* describe */

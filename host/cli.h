@@ -6,11 +6,15 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "options.h"
+#include "task.h"
 
 enum irh_command {
     IRH_CMD_RUN,        /* irhost RUNBOOK [params] */
     IRH_CMD_RUNBOOK_HELP, /* irhost RUNBOOK --help */
-    IRH_CMD_CHECK,      /* irhost check FILE... */
+    IRH_CMD_CHECK,      /* irhost check FILE... [--strict] [--format F] */
+    IRH_CMD_POLICY,     /* irhost policy RUNBOOK [--resources] [--account A] [params] */
+    IRH_CMD_TEST,       /* irhost test FILE... */
+    IRH_CMD_NEW,        /* irhost new NAME */
     IRH_CMD_DESCRIBE,   /* irhost describe RUNBOOK */
     IRH_CMD_VERSION,    /* irhost version */
     IRH_CMD_HELP,       /* irhost help, irhost --help, irhost */
@@ -19,8 +23,8 @@ enum irh_command {
 struct irh_cli {
     enum irh_command cmd;
     struct irh_options opt;  /* opt.args points into argv; opt.runbook_file too */
-    char **files;            /* check: the files (into argv) */
-    int nfiles;
+    struct irh_task task;    /* check, policy, test: files and command options */
+    const char *new_name;    /* new: the runbook name */
 };
 
 #define IRH_VERSION "0.1.0"

@@ -302,7 +302,8 @@ static void push_module_view(lua_State *L, const char *module)
 
 /* ---------------------------------------------------------------- require */
 
-/* Upvalues: 1 = sandbox env, 2 = modules loaded so far, 3 = built-in views. */
+/* Upvalues: 1 = sandbox env, 2 = modules loaded so far, 3 = built-in views, 4 = the
+ * runbook file modules resolve next to (or nil). */
 static int sandbox_require(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
@@ -324,9 +325,11 @@ static int sandbox_require(lua_State *L)
     lua_call(L, 1, 1);
     lua_getfield(L, -1, "request");
     lua_pushliteral(L, "require");
-    lua_createtable(L, 0, 1);
+    lua_createtable(L, 0, 2);
     lua_pushvalue(L, 1);
     lua_setfield(L, -2, "name");
+    lua_pushvalue(L, lua_upvalueindex(4));
+    lua_setfield(L, -2, "from");
     lua_call(L, 2, 1);                                     /* 3: reply */
     if (lua_getfield(L, -1, "error") == LUA_TSTRING)
         return luaL_error(L, "require '%s': %s", name, lua_tostring(L, -1));
@@ -376,7 +379,7 @@ static void push_lib_copy(lua_State *L, const char *lib, const char *const *name
     lua_remove(L, -2);
 }
 
-void irh_luaenv_push(lua_State *L)
+void irh_luaenv_push(lua_State *L, const char *from)
 {
     lua_newtable(L);
     int env = lua_gettop(L);
@@ -428,7 +431,9 @@ void irh_luaenv_push(lua_State *L)
     lua_pushvalue(L, env);
     lua_newtable(L);
     lua_pushvalue(L, builtins);
-    lua_pushcclosure(L, sandbox_require, 3);
+    if (from) lua_pushstring(L, from);
+    else lua_pushnil(L);
+    lua_pushcclosure(L, sandbox_require, 4);
     lua_setfield(L, env, "require");
     lua_pop(L, 1);   /* builtins */
 }

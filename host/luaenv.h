@@ -10,8 +10,9 @@
  * loadfile and string.dump, trims os to time/clock/date/difftime, makes load text-only
  * and locks the string metatable. */
 void irh_luaenv_harden(lua_State *L);
-/* Pushes a new sandbox environment table. */
-void irh_luaenv_push(lua_State *L);
+/* Pushes a new sandbox environment table for the runbook file `from` (its require asks
+ * the broker for modules next to that file; NULL: next to the run's runbook). */
+void irh_luaenv_push(lua_State *L, const char *from);
 /* Loads text-only Lua source as a chunk whose _ENV is the table at env_idx. Returns a
  * lua_load status and pushes the function or the error message. */
 int irh_luaenv_load(lua_State *L, const char *src, size_t len, const char *chunkname, int env_idx);

@@ -5,8 +5,8 @@
 #include <lua.h>
 #include <openssl/crypto.h>
 #include "broker.h"
-#include "check.h"
 #include "cli.h"
+#include "scaffold.h"
 
 static void version(void)
 {
@@ -31,10 +31,16 @@ int main(int argc, char **argv)
     switch (cli.cmd) {
     case IRH_CMD_HELP: irh_cli_usage(stdout); break;
     case IRH_CMD_VERSION: version(); break;
-    case IRH_CMD_RUN: rc = irh_broker_run(&cli.opt, "run"); break;
-    case IRH_CMD_RUNBOOK_HELP: rc = irh_broker_run(&cli.opt, "help"); break;
-    case IRH_CMD_DESCRIBE: rc = irh_broker_run(&cli.opt, "describe"); break;
-    case IRH_CMD_CHECK: rc = irh_check_files(&cli.opt, cli.files, cli.nfiles); break;
+    case IRH_CMD_RUN: rc = irh_broker_run(&cli.opt, "run", NULL); break;
+    case IRH_CMD_RUNBOOK_HELP: rc = irh_broker_run(&cli.opt, "help", NULL); break;
+    case IRH_CMD_DESCRIBE: rc = irh_broker_run(&cli.opt, "describe", NULL); break;
+    case IRH_CMD_CHECK: rc = irh_broker_run(&cli.opt, "check", &cli.task); break;
+    case IRH_CMD_POLICY: rc = irh_broker_run(&cli.opt, "policy", &cli.task); break;
+    case IRH_CMD_TEST: rc = irh_broker_run(&cli.opt, "test", &cli.task); break;
+    case IRH_CMD_NEW:
+        rc = irh_scaffold_new(cli.new_name, stderr, err, sizeof err);
+        if (rc) fprintf(stderr, "%s\n", err);
+        break;
     }
     irh_cli_free(&cli);
     return rc;

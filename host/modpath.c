@@ -130,3 +130,52 @@ char *irh_modpath_read_arg_file(const char *path, char **args, int nargs, size_t
     }
     return read_file(path, IRH_READ_FILE_MAX, len, err, errlen);
 }
+
+/* The folder a test file may read under (see host/modpath.h). */
+static void test_root(const char *test, char *out, size_t outlen)
+{
+    char dir[PATH_MAX];
+    dir_of(test, dir, sizeof dir);
+    const char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : dir;
+    dir_of(dir, out, outlen);
+    if (strcmp(base, "tests") != 0 || strcmp(out, "/") == 0) snprintf(out, outlen, "%s", dir);
+}
+
+/* 1 if real (a resolved path) lies under the resolved folder root. */
+static int under(const char *real, const char *root)
+{
+    char realroot[PATH_MAX];
+    if (!realpath(root, realroot)) return 0;
+    size_t n = strlen(realroot);
+    if (strcmp(realroot, "/") == 0) return 1;
+    return strncmp(real, realroot, n) == 0 && real[n] == '/';
+}
+
+char *irh_modpath_read_test_file(const char *path, char **tests, int ntests, size_t *len,
+                                 char *err, size_t errlen)
+{
+    char real[PATH_MAX], root[PATH_MAX];
+    if (!*path || !realpath(path, real)) {
+        snprintf(err, errlen, "cannot open %s: %s", path, *path ? strerror(errno) : "empty path");
+        return NULL;
+    }
+    int allowed = 0;
+    for (int i = 0; i < ntests && !allowed; i++) {
+        test_root(tests[i], root, sizeof root);
+        allowed = under(real, root);
+    }
+    if (!allowed) {
+        snprintf(err, errlen, "refused: %s is outside the folders of the test files (a test reads the "
+                 "runbooks beside its tests/ folder and their lib/)", path);
+        return NULL;
+    }
+    char *buf = read_file(real, IRH_READ_FILE_MAX, len, err, errlen);
+    if (!buf) return NULL;
+    if ((*len > 0 && (unsigned char)buf[0] == 0x1b) || memchr(buf, '\0', *len)) {
+        snprintf(err, errlen, "refused: %s is not a text file", path);
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}

@@ -17,5 +17,11 @@ char *irh_modpath_load(const char *runbook_file, const char *name, size_t *len,
  * the value of --name=value); at most IRH_READ_FILE_MAX bytes. NULL with err otherwise. */
 char *irh_modpath_read_arg_file(const char *path, char **args, int nargs, size_t *len,
                                 char *err, size_t errlen);
+/* irhost test: reads path if, symlinks resolved, it lies under the folder of one of the
+ * named test files or, for a test file in a folder named `tests`, under that folder's
+ * parent (the runbooks it tests and their lib/). Text only (no NUL byte, no bytecode), at
+ * most IRH_READ_FILE_MAX bytes. NULL with err otherwise. */
+char *irh_modpath_read_test_file(const char *path, char **tests, int ntests, size_t *len,
+                                 char *err, size_t errlen);
 
 #endif

@@ -12,6 +12,7 @@
 #include "lhost.h"
 #include "lualimits.h"
 #include "luaenv.h"
+#include "runmodes.h"
 #include "sandbox.h"
 
 struct run {
@@ -84,7 +85,13 @@ static void run_lua(struct run *r, lua_State *L)
     lua_setfield(L, LUA_REGISTRYINDEX, "irhost.runner.verbose");
     lua_pushcfunction(L, msgh);
     int h = lua_gettop(L);
-    irh_luaenv_push(L);
+    if (a->task) {
+        char msg[sizeof r->msg];
+        int code = irh_runmodes_run(L, h, a, msg, sizeof msg);
+        done(r, code, "%s", msg);
+        return;
+    }
+    irh_luaenv_push(L, a->opt->runbook_file);
     int env = lua_gettop(L);
 
     if (irh_luaenv_load(L, a->source, a->srclen, a->chunkname, env) != LUA_OK) {

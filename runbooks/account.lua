@@ -15,6 +15,7 @@ local trail = require("lib.identity_trail")
 local account = require("lib.identity_account")
 local cleanup = require("lib.identity_cleanup")
 local users = require("lib.identity_user")
+local evidence = require("lib.identity_evidence")
 
 local function err_text(e)
   if aws.is_error(e) then return tostring(e.code) .. ": " .. tostring(e.message) end
@@ -85,7 +86,7 @@ local function inventory(ctx)
     elseif why == "--exclude-user" then ctx.warn("--exclude-user %s: no such IAM user", name) end
   end
   if me.role then ctx.info("irhost runs as %s: no IAM user to exclude for it", caller.describe(me)) end
-  ctx.evidence:save("iam-users.json", all)
+  evidence.save(ctx, "iam-users.json", all)
   ctx.output("users", #list)
   ctx.output("active_keys", keys_active)
   ctx.output("console_users", console)
@@ -194,7 +195,7 @@ local function key_pairs(ctx)
     end
   end
   -- Saved before anything is deleted: the metadata (fingerprints) is what ties a key to a login.
-  ctx.evidence:save("ec2-key-pairs.json", found)
+  evidence.save(ctx, "ec2-key-pairs.json", found)
   local deleted = json.array()
   for _, k in ipairs(found) do
     local ec2 = aws.client("ec2", { region = k.Region })
@@ -266,9 +267,10 @@ local function resources(ctx)
   local regions = ctx.state.regions or trail.regions(ctx)
   local events = ctx.state.trail_events
   if not events then
-    local n
-    events, n = trail.lookup(regions, { { "ReadOnly", "false" } }, w)
+    local n, failed, total
+    events, n, failed, total = trail.lookup(regions, { { "ReadOnly", "false" } }, w)
     for _, x in ipairs(n) do ctx.warn("%s", x) end
+    if failed == total then error("no CloudTrail lookup succeeded (" .. tostring(n[1]) .. ")", 0) end
   end
   local rows = trail.resources(events)
   local recent, notes = recent_resources(ctx, regions, w)
@@ -284,10 +286,10 @@ local function resources(ctx)
   end
   table.sort(rows, function(a, b) return a.key < b.key end)
   ctx.state.resource_rows = rows
-  ctx.evidence:save("recent-resources.json", recent)
-  ctx.evidence:save("resources.json", rows)
-  ctx.evidence:save("resources.md", trail.resources_markdown(rows, "Resources created or changed in the account since " .. w.start_iso))
-  ctx.evidence:save("unauthorized-candidates.txt", trail.candidates_text(rows))
+  evidence.save(ctx, "recent-resources.json", recent)
+  evidence.save(ctx, "resources.json", rows)
+  evidence.save(ctx, "resources.md", trail.resources_markdown(rows, "Resources created or changed in the account since " .. w.start_iso))
+  evidence.save(ctx, "unauthorized-candidates.txt", trail.candidates_text(rows))
   for i, r in ipairs(rows) do
     if i > 50 then ctx.info("... %d more in evidence/resources.md", #rows - 50); break end
     ctx.info("%s %s (%s): %s, %s", r.type, r.name, r.region, table.concat(r.actions, ", "), tostring(r.first_time))

@@ -16,6 +16,7 @@ local trail = require("lib.identity_trail")
 local account = require("lib.identity_account")
 local cleanup = require("lib.identity_cleanup")
 local users = require("lib.identity_user")
+local evidence = require("lib.identity_evidence")
 
 local function err_text(e)
   if aws.is_error(e) then return tostring(e.code) .. ": " .. tostring(e.message) end
@@ -84,7 +85,7 @@ local function guardduty_findings(ctx, user, keys)
     end)
     if not ok then ctx.warn("GuardDuty findings in %s not read: %s", region, err_text(err)) end
   end
-  ctx.evidence:save("guardduty-findings.json", out)
+  evidence.save(ctx, "guardduty-findings.json", out)
   return out
 end
 
@@ -95,7 +96,7 @@ local function identify(ctx)
   local user, key = ctx.params.user, ctx.params.access_key_id
   if ctx.params.finding then
     local p = assert(finding_principal(ctx.params.finding))
-    ctx.evidence:save("finding.json", p.finding.raw)
+    evidence.save(ctx, "finding.json", p.finding.raw)
     ctx.info("finding %s (%s, severity %s): user %s, key %s", tostring(p.finding.id), tostring(p.finding.type),
       tostring(p.finding.severity), tostring(p.user), tostring(p.key))
     if p.finding.sample then ctx.warn("the finding is a GuardDuty sample finding") end
@@ -120,7 +121,7 @@ local function identify(ctx)
       "and would lock itself out. Run it as another identity (a responder role or user)", 0)
   end
   local u = users.capture(iam, user)
-  ctx.evidence:save("iam-user.json", u)
+  evidence.save(ctx, "iam-user.json", u)
   for label, e in pairs(u.errors) do ctx.warn("%s of %s not read: %s", label, user, e) end
 
   local exposed, found = {}, false
@@ -358,8 +359,9 @@ end
 local function events_of(ctx)
   if ctx.state.trail_events then return ctx.state.trail_events end
   -- Resumed after the review: read the events again rather than trust a stale copy.
-  local events, notes = trail.lookup(ctx.state.regions or trail.regions(ctx), lookups_of(ctx), win(ctx))
+  local events, notes, failed, total = trail.lookup(ctx.state.regions or trail.regions(ctx), lookups_of(ctx), win(ctx))
   for _, n in ipairs(notes) do ctx.warn("%s", n) end
+  if failed == total then error("no CloudTrail lookup succeeded (" .. tostring(notes[1]) .. ")", 0) end
   ctx.state.trail_events = events
   return events
 end
@@ -367,9 +369,9 @@ end
 local function resources(ctx)
   local rows = trail.resources(events_of(ctx))
   ctx.state.resource_rows = rows
-  ctx.evidence:save("resources.json", rows)
-  ctx.evidence:save("resources.md", trail.resources_markdown(rows, "Resources created or changed by " .. user_of(ctx)))
-  ctx.evidence:save("unauthorized-candidates.txt", trail.candidates_text(rows))
+  evidence.save(ctx, "resources.json", rows)
+  evidence.save(ctx, "resources.md", trail.resources_markdown(rows, "Resources created or changed by " .. user_of(ctx)))
+  evidence.save(ctx, "unauthorized-candidates.txt", trail.candidates_text(rows))
   for i, r in ipairs(rows) do
     if i > 50 then ctx.info("... %d more in evidence/resources.md", #rows - 50); break end
     ctx.info("%s %s (%s): %s, %s", r.type, r.name, r.region, table.concat(r.actions, ", "), tostring(r.first_time))

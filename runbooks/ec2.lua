@@ -133,6 +133,7 @@ local function protect(ctx)
   if #mappings > 0 then
     ec2:ModifyInstanceAttribute{ InstanceId = id, BlockDeviceMappings = mappings }
   end
+  ctx.info("termination protection on, shutdown behaviour stop, %d volume(s) no longer deleted on termination", #mappings)
 end
 
 local function isolate(ctx)
@@ -232,6 +233,9 @@ local function detach_asg(ctx)
     ctx.changed{ resource = group, action = "ResumeProcesses", before = ours, after = "running" }
     ec2:DeleteTags{ Resources = { id }, Tags = { { Key = marks.ASG_SUSPENDED } } }
   end
+  ctx.info("%s %s Auto Scaling group %s (desired capacity kept at %s); processes suspended meanwhile: %s",
+    id, ctx.params.asg_standby and "in Standby in" or "detached from", group, tostring(g.DesiredCapacity),
+    #ours > 0 and (table.concat(ours, ", ") .. ", resumed") or "none needed")
   ctx.output("asg", group)
   ctx.followup("Auto Scaling group " .. group .. " keeps its desired capacity of " .. tostring(g.DesiredCapacity) ..
     " and may launch a replacement; check it serves traffic")
@@ -254,7 +258,12 @@ local function deregister(ctx)
     ctx.changed{ resource = t.name or t.arn, action = "DeregisterTargets", before = t.id .. ":" .. tostring(t.port), after = "deregistered" }
     removed[#removed + 1] = "target-group:" .. (t.name or t.arn)
   end
-  if #removed == 0 then ctx.info("%s is in no classic load balancer or target group", id) end
+  if #removed == 0 then
+    ctx.info("%s is in no classic load balancer or target group%s", id,
+      ctx.state.asg and (" (leaving Auto Scaling group " .. ctx.state.asg .. " removed it from the group's)") or "")
+  else
+    ctx.info("deregistered from %s", table.concat(removed, ", "))
+  end
   ctx.output("deregistered", removed)
 end
 

@@ -14,6 +14,7 @@ local trust = require("lib.identity_trust")
 local trail = require("lib.identity_trail")
 local account = require("lib.identity_account")
 local cleanup = require("lib.identity_cleanup")
+local evidence = require("lib.identity_evidence")
 
 local MAX_SESSIONS = 50   -- sessions whose own events are looked up (one lookup per region each)
 
@@ -62,9 +63,9 @@ local function capture(ctx)
   end)
   if not ok then errors.instance_profiles = err_text(err) end
   for k, e in pairs(errors) do ctx.warn("%s of %s not read: %s", k, name, e) end
-  ctx.evidence:save("iam-role.json", { role = role, inline_policies = inline, attached_policies = attached,
+  evidence.save(ctx, "iam-role.json", { role = role, inline_policies = inline, attached_policies = attached,
     instance_profiles = profiles, errors = errors })
-  ctx.evidence:save("trust-policy-original.json", role.AssumeRolePolicyDocument or json.null)
+  evidence.save(ctx, "trust-policy-original.json", role.AssumeRolePolicyDocument or json.null)
   ctx.output("role_arn", role.Arn)
   ctx.output("instance_profiles", json.array(profiles))
   local n = 0
@@ -109,7 +110,7 @@ local function review_trust(ctx)
     providers.oidc = iam:ListOpenIDConnectProviders({}).OpenIDConnectProviderList or {}
   end)
   if not ok then ctx.warn("identity providers not listed: %s", err_text(err)) end
-  ctx.evidence:save("identity-providers.json", { account = providers, trusted_by_role = a })
+  evidence.save(ctx, "identity-providers.json", { account = providers, trusted_by_role = a })
   if a.anyone then
     ctx.warn("the trust policy allows ANY principal (\"*\"): anyone who satisfies its conditions can assume %s", name)
     ctx.followup("Role " .. name .. " trusts \"*\": restrict its trust policy to the principals that need it")
@@ -137,15 +138,15 @@ local function restrict_trust(ctx)
   local a = trust.analyse(doc, nil)
   if #a.providers == 0 then ctx.info("no federation in the trust policy of %s: left unchanged", name); return end
   -- Saved again here, right before the change: this is what --restrict-trust replaces.
-  local sha = ctx.evidence:save("trust-policy-before-restrict.json", doc)
+  local sha, saved_as = evidence.save(ctx, "trust-policy-before-restrict.json", doc)
   local new = trust.restricted(doc, a.providers)
   iam:UpdateAssumeRolePolicy{ RoleName = name, PolicyDocument = json.encode(new) }
   local names = {}
   for _, pr in ipairs(a.providers) do names[#names + 1] = pr.name end
   ctx.changed{ resource = ctx.state.role_arn or name, action = "UpdateAssumeRolePolicy",
     before = "federation allowed: " .. table.concat(names, ", "), after = "federation denied",
-    detail = "original saved as evidence/trust-policy-before-restrict.json (sha256 " .. tostring(sha) .. ")" }
-  ctx.followup("Restore the trust policy of " .. name .. " from evidence/trust-policy-before-restrict.json " ..
+    detail = "original saved as evidence/" .. saved_as .. " (sha256 " .. tostring(sha) .. ")" }
+  ctx.followup("Restore the trust policy of " .. name .. " from evidence/" .. saved_as .. " " ..
     "(aws iam update-assume-role-policy) once the identity provider is clean")
 end
 
@@ -168,8 +169,9 @@ end
 local function collect_events(ctx, regions)
   local w = win(ctx)
   local arn = ctx.state.role_arn
-  local first, notes = trail.lookup(regions, { { "ResourceName", arn }, { "ResourceName", role_name(ctx) } }, w)
+  local first, notes, failed, total = trail.lookup(regions, { { "ResourceName", arn }, { "ResourceName", role_name(ctx) } }, w)
   for _, n in ipairs(notes) do ctx.warn("%s", n) end
+  if failed == total then error("no CloudTrail lookup succeeded (" .. tostring(notes[1]) .. "); the review was not done", 0) end
   local sessions = sessions_of(first)
   if #sessions > MAX_SESSIONS then
     ctx.warn("%d sessions of %s in the window: the events of the newest %d are reviewed", #sessions, role_name(ctx), MAX_SESSIONS)
@@ -197,16 +199,16 @@ local function cloudtrail(ctx)
   local w = win(ctx)
   local events, sessions = collect_events(ctx, regions)
   ctx.state.trail_events = events
-  ctx.evidence:save("role-sessions.json", sessions)
+  evidence.save(ctx, "role-sessions.json", sessions)
   for i, s in ipairs(sessions) do
     if i > 20 then ctx.info("... %d more sessions in evidence/role-sessions.json", #sessions - 20); break end
     ctx.info("session %s (%s) issued %s to %s from %s", tostring(s.session), s.key, tostring(s.time), tostring(s.by), tostring(s.ip))
   end
   ctx.output("sessions", #sessions)
-  ctx.evidence:save("cloudtrail-events.json", { window = { start = w.start_iso, finish = w.end_iso }, regions = regions,
+  evidence.save(ctx, "cloudtrail-events.json", { window = { start = w.start_iso, finish = w.end_iso }, regions = regions,
     role = ctx.state.role_arn, events = events })
   local s = trail.summary(events)
-  ctx.evidence:save("cloudtrail-summary.md", trail.summary_markdown(s, "CloudTrail summary: role " .. role_name(ctx)))
+  evidence.save(ctx, "cloudtrail-summary.md", trail.summary_markdown(s, "CloudTrail summary: role " .. role_name(ctx)))
   for _, line in ipairs(trail.summary_lines(s)) do ctx.info("%s", line) end
   if w.clipped then ctx.warn("CloudTrail keeps 90 days of event history: the review starts at %s", w.start_iso) end
   ctx.output("cloudtrail", { events = s.total, writes = s.writes, errors = s.errors, first_seen = s.first_seen or json.null,
@@ -223,9 +225,9 @@ end
 local function resources(ctx)
   local rows = trail.resources(events_of(ctx))
   ctx.state.resource_rows = rows
-  ctx.evidence:save("resources.json", rows)
-  ctx.evidence:save("resources.md", trail.resources_markdown(rows, "Resources created or changed by sessions of " .. role_name(ctx)))
-  ctx.evidence:save("unauthorized-candidates.txt", trail.candidates_text(rows))
+  evidence.save(ctx, "resources.json", rows)
+  evidence.save(ctx, "resources.md", trail.resources_markdown(rows, "Resources created or changed by sessions of " .. role_name(ctx)))
+  evidence.save(ctx, "unauthorized-candidates.txt", trail.candidates_text(rows))
   for i, r in ipairs(rows) do
     if i > 50 then ctx.info("... %d more in evidence/resources.md", #rows - 50); break end
     ctx.info("%s %s (%s): %s, %s", r.type, r.name, r.region, table.concat(r.actions, ", "), tostring(r.first_time))

@@ -2,6 +2,7 @@
 -- alternate contacts, account aliases and the root user's MFA (the IAM account summary),
 -- saved as evidence, and the CloudTrail events that changed any of them in the window.
 local trail = require("lib.identity_trail")
+local evidence = require("lib.identity_evidence")
 
 local M = {}
 
@@ -53,7 +54,7 @@ function M.verify(ctx, win, caller)
   info.account_aliases = aliases or { error = aerr }
   local summary, serr = try(function() return iam:GetAccountSummary({}).SummaryMap end)
   info.account_summary = summary or { error = serr }
-  ctx.evidence:save("account-information.json", info)
+  evidence.save(ctx, "account-information.json", info)
 
   if summary then
     local mfa = summary.AccountMFAEnabled
@@ -73,8 +74,12 @@ function M.verify(ctx, win, caller)
   end
   ctx.info("account aliases: %s", aliases and (#aliases > 0 and table.concat(aliases, ", ") or "none") or "not read")
 
-  local events, notes = trail.lookup({ "us-east-1" }, M.CHANGE_LOOKUPS, win)
+  local events, notes, failed, total = trail.lookup({ "us-east-1" }, M.CHANGE_LOOKUPS, win)
   for _, n in ipairs(notes) do ctx.warn("%s", n) end
+  if failed == total then
+    error("account information saved, but changes in the window not reviewed: no CloudTrail lookup succeeded (" ..
+      tostring(notes[1]) .. ")", 0)
+  end
   local changes = {}
   for _, e in ipairs(events) do
     if not e.error_code and not e.read_only and not (caller and caller.arn and e.principal == caller.arn) then
@@ -82,10 +87,11 @@ function M.verify(ctx, win, caller)
         request = e.request }
     end
   end
-  ctx.evidence:save("account-changes.json", { window = { start = win.start_iso, finish = win.end_iso }, changes = changes })
+  evidence.save(ctx, "account-changes.json", { window = { start = win.start_iso, finish = win.end_iso }, changes = changes })
   ctx.output("account_changes", #changes)
   if #changes == 0 then
-    ctx.info("no change to contacts, aliases, password policy or MFA devices since %s", win.start_iso)
+    ctx.info("no change to contacts, aliases, password policy or MFA devices since %s%s", win.start_iso,
+      failed > 0 and (" in the " .. (total - failed) .. " of " .. total .. " lookups that answered") or "")
   else
     for _, c in ipairs(changes) do
       ctx.warn("%s %s by %s from %s", tostring(c.time), c.event, tostring(c.by), tostring(c.ip))

@@ -2,6 +2,8 @@
 -- per lookup, as the API allows), the events flattened for evidence, the summary a
 -- responder reads first (actions by count, source IPs, user agents, regions, first and last
 -- seen) and the resources the principal created or changed.
+local evidence = require("lib.identity_evidence")
+
 local M = {}
 
 M.MAX_EVENTS = 10000   -- per lookup and region: a bound on a runaway history, reported when hit
@@ -45,7 +47,8 @@ local function flatten(e, region)
 end
 
 -- Events matching one lookup attribute in every region, newest first, deduplicated by id.
--- lookups: list of {key, value}; win: lib.identity_window window. Returns events, notes.
+-- lookups: list of {key, value}; win: lib.identity_window window. Returns events, notes
+-- (one per failed or capped lookup), and how many of the lookups failed and were made.
 function M.lookup(regions, lookups, win)
   local tasks, keys = {}, {}
   for _, region in ipairs(regions) do
@@ -66,7 +69,7 @@ function M.lookup(regions, lookups, win)
   end
   local results = {}
   local ok, err = pcall(function() results = aws.parallel(tasks) end)
-  local notes = {}
+  local notes, failed = {}, 0
   if not ok then
     -- One region failing (opt-in, SCP) must not hide the others: retry one by one.
     results = {}
@@ -74,11 +77,12 @@ function M.lookup(regions, lookups, win)
       local tok, r = pcall(t)
       if tok then results[i] = r
       else
+        failed = failed + 1
         notes[#notes + 1] = "CloudTrail " .. keys[i].region .. " " .. keys[i].key .. "=" .. keys[i].value ..
           ": " .. tostring(aws.is_error(r) and (r.code .. ": " .. tostring(r.message)) or r)
       end
     end
-    if #notes == 0 then notes[1] = "CloudTrail lookups retried one by one after: " .. tostring(err) end
+    if failed == 0 then notes[1] = "CloudTrail lookups retried one by one after: " .. tostring(err) end
   end
   local seen, events = {}, {}
   for i, r in pairs(results) do
@@ -95,7 +99,7 @@ function M.lookup(regions, lookups, win)
     if a.time ~= b.time then return tostring(a.time) > tostring(b.time) end
     return tostring(a.id) < tostring(b.id)
   end)
-  return events, notes
+  return events, notes, failed, #tasks
 end
 
 local function count_into(t, k)
@@ -281,13 +285,17 @@ end
 
 -- Runs the full review: lookups, evidence (events, summary), report notes. Returns events, summary.
 function M.review(ctx, regions, lookups, win, label)
-  local events, notes = M.lookup(regions, lookups, win)
+  local events, notes, failed, total = M.lookup(regions, lookups, win)
   for _, n in ipairs(notes) do ctx.warn("%s", n) end
+  -- No lookup answered: an empty history would read as "nothing happened"; it is a failure.
+  if total > 0 and failed == total then
+    error("no CloudTrail lookup succeeded (" .. notes[1] .. "); the review was not done", 0)
+  end
   if win.clipped then ctx.warn("CloudTrail keeps 90 days of event history: the review starts at %s", win.start_iso) end
-  ctx.evidence:save("cloudtrail-events.json", { window = { start = win.start_iso, finish = win.end_iso },
+  evidence.save(ctx, "cloudtrail-events.json", { window = { start = win.start_iso, finish = win.end_iso },
     regions = regions, lookups = lookups, events = events })
   local s = M.summary(events)
-  ctx.evidence:save("cloudtrail-summary.md", M.summary_markdown(s, "CloudTrail summary: " .. label))
+  evidence.save(ctx, "cloudtrail-summary.md", M.summary_markdown(s, "CloudTrail summary: " .. label))
   for _, line in ipairs(M.summary_lines(s)) do ctx.info("%s", line) end
   ctx.output("cloudtrail", { events = s.total, writes = s.writes, errors = s.errors, first_seen = s.first_seen or json.null,
     last_seen = s.last_seen or json.null, source_ips = #s.source_ips, regions = #s.regions })

@@ -143,6 +143,33 @@ try:
     tap.check("by key: no replacement without --create-replacement",
               not any(n.startswith("irhost/") for n in after["secretsmanager"][W.REGION]["secrets"]))
 
+    # --- CloudTrail refused: the review fails (never an empty "nothing happened"), then --resume finishes it
+    fresh()
+    out = os.path.join(TMP, "resume")
+    args = ["--access-key-id", W.EXPOSED, "--ticket", "IR-C6", "--regions", "us-east-1"]
+    fake.fault(service="cloudtrail", operation="LookupEvents", kind="error", status=400, code="AccessDeniedException",
+               message="injected", count=-1)
+    p, rep = W.run(fake, TMP, RB, args, out)
+    st = W.step_status(rep)
+    tap.check("resume: the run without CloudTrail exits 1", p.returncode == 1, p.stderr[-1500:])
+    tap.check("resume: the reviews failed, the containment was done",
+              st.get("Review CloudTrail") == "failed" and st.get("Verify account information") == "failed"
+              and st.get("Deactivate the exposed key") == "done" and st.get("Revoke older sessions") == "done", st)
+    fake.clear_faults()
+    done_before = [c["operation"] for c in W.mutating_calls(fake)]
+    p, rep = W.run(fake, TMP, RB, args + ["--resume", out], None)
+    with open(os.path.join(out, "report.json")) as f:
+        rep = json.load(f)
+    st = W.step_status(rep)
+    tap.check("resume: the resumed run exits 0", p.returncode == 0, p.stderr[-1500:])
+    tap.check("resume: containment steps not repeated",
+              all(st.get(n) == "done (resumed)" for n in ("Identify the user and capture evidence", "Deactivate the exposed key",
+                                                         "Disable added credentials", "Revoke older sessions")), st)
+    tap.check("resume: no change made twice", [c["operation"] for c in W.mutating_calls(fake)] == done_before,
+              [c["operation"] for c in W.mutating_calls(fake)])
+    tap.check("resume: the CloudTrail review done this time",
+              st.get("Review CloudTrail") == "done" and os.path.exists(os.path.join(out, "evidence", "cloudtrail-events.json")), st)
+
     # --- dry run: nothing changes, the plan lists every mutating call
     before = fresh()
     out = os.path.join(TMP, "dry")

@@ -121,6 +121,11 @@ class Handler(BaseHTTPRequestHandler):
                  '</ResponseMetadata></AssumeRoleResponse>') % (
                      self.server.role[0], self.server.role[1], self.server.role[2], rid)
             return 200, x.encode(), {'Content-Type': 'text/xml'}
+        if action == 'GetCallerIdentity':
+            x = ('<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::111122223333:user/t</Arn>'
+                 '<UserId>AIDAT</UserId><Account>111122223333</Account></GetCallerIdentityResult>'
+                 '<ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></GetCallerIdentityResponse>') % rid
+            return 200, x.encode(), {'Content-Type': 'text/xml'}
         if action == 'CreateAccessKey':
             x = ('<CreateAccessKeyResponse><CreateAccessKeyResult><AccessKey><UserName>bob</UserName>'
                  '<AccessKeyId>AKIANEWKEY0000000001</AccessKeyId><Status>Active</Status>'

@@ -74,6 +74,13 @@ int main(void)
     char t1[] = "aws.protocoljson#FooError", t2[] = "FooError:http://x/y", t3[] = "Plain";
     irh_awserror_trim_type(t1); irh_awserror_trim_type(t2); irh_awserror_trim_type(t3);
     CHECK(!strcmp(t1, "FooError") && !strcmp(t2, "FooError") && !strcmp(t3, "Plain"), "trim_type as botocore");
+    char acct[16];
+    const char *gci = "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>"
+                      "<Arn>arn:aws:iam::111122223333:user/a</Arn><UserId>AIDA</UserId><Account>111122223333</Account>"
+                      "</GetCallerIdentityResult></GetCallerIdentityResponse>";
+    CHECK(irh_xml_first_text(gci, strlen(gci), "Account", acct, sizeof acct) == 0 && !strcmp(acct, "111122223333"),
+          "first element text (GetCallerIdentity account)");
+    CHECK(irh_xml_first_text(gci, strlen(gci), "Missing", acct, sizeof acct) == -1 && !acct[0], "absent element");
     struct irh_awserror e;
     CHECK(irh_awserror_parse(500, NULL, NULL, NULL, NULL, 0, &e) == 1 && !strcmp(e.code, "500"), "NULL body");
     return unit_done();

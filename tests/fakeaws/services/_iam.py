@@ -21,7 +21,12 @@ def user(ctx, name):
 
 def user_or_caller(ctx, p):
     """The user named in p, or (as IAM does without UserName) the caller's own user."""
-    return user(ctx, p.get("UserName") or ctx.caller.get("arn", "").rsplit("/", 1)[-1])
+    if p.get("UserName"):
+        return user(ctx, p["UserName"])
+    arn = ctx.caller.get("arn", "")
+    if ":user/" not in arn:
+        raise AwsError("ValidationError", "Must specify userName when calling with non-User credentials")
+    return user(ctx, arn.rsplit("/", 1)[-1])
 
 
 def role(ctx, name):

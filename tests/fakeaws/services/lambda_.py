@@ -44,7 +44,7 @@ def get_function(ctx, p):
 def delete_function(ctx, p):
     f = _function(ctx, p["FunctionName"])
     del _functions(ctx)[f["FunctionName"]]
-    return {"StatusCode": 204}
+    return {}
 
 
 def normalize(world):

@@ -77,7 +77,7 @@ def _check_groups(ctx, db, ids):
 def modify_db_instance(ctx, p):
     db = _instance(ctx, p["DBInstanceIdentifier"])
     if db.get("DBInstanceStatus") not in ("available", "storage-optimization"):
-        raise AwsError("InvalidDBInstanceState", f"Database instance is not in available state.")
+        raise AwsError("InvalidDBInstanceState", "Database instance is not in available state.")
     if "VpcSecurityGroupIds" in p:
         _check_groups(ctx, db, p["VpcSecurityGroupIds"])
         db["VpcSecurityGroups"] = [{"VpcSecurityGroupId": g, "Status": "active"} for g in p["VpcSecurityGroupIds"]]

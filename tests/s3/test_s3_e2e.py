@@ -1,0 +1,233 @@
+"""End to end: the real irhost binary runs runbooks/s3.lua against tests/fakeaws (world
+data.json). Assertions read the fake's state (the buckets as S3 keeps them), the calls it
+received and the run directory, not the runbook's own words."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+
+ROOT = os.environ.get("IRHOST_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import tap  # noqa: E402
+from fakeaws import client  # noqa: E402
+
+IRHOST = os.path.abspath(os.environ.get("IRHOST") or os.environ.get("IRHOST_REL") or os.path.join(ROOT, "build", "rel", "irhost"))
+RUNBOOK = os.path.join(ROOT, "runbooks", "s3.lua")
+PUBLIC, PARTNER, LOGS = "acme-public-assets", "acme-partner-share", "acme-logs"
+SUSPECT = "arn:aws:iam::111122223333:user/ci-deploy"
+RESPONDER = "arn:aws:iam::111122223333:user/ir-responder"
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+MUTATING = ("Put", "Delete")
+
+if not os.access(IRHOST, os.X_OK):
+    tap.skip("s3 end to end", f"{IRHOST} is not built")
+    tap.done()
+
+TMP = tempfile.mkdtemp(prefix="irhost-s3-e2e-")
+fake = client.start(world="data")
+
+
+def run(args, out, yes=True):
+    env = {"PATH": "/usr/bin:/bin", "HOME": TMP, "LANG": "C.UTF-8"}
+    env.update(fake.env("us-east-1"))
+    cmd = [IRHOST, RUNBOOK, *args] + (["--out", out] if out else []) + (["--yes"] if yes else [])
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=TMP, stdin=subprocess.DEVNULL)
+    rep = None
+    if out and os.path.exists(os.path.join(out, "report.json")):
+        with open(os.path.join(out, "report.json")) as f:
+            rep = json.load(f)
+    return p, rep
+
+
+def fresh():
+    fake.reset("data")
+    fake.clear_faults()
+    fake.clear_calls()
+    return fake.state()
+
+
+def bucket(state, name):
+    return state["s3"]["buckets"][name]
+
+
+def statements(b):
+    return json.loads(b["Policy"])["Statement"] if b.get("Policy") else []
+
+
+def steps(rep):
+    return {e["name"]: e for e in (rep or {}).get("events", []) if e.get("type") == "step_end"}
+
+
+def evidence(out, name):
+    path = os.path.join(out, "evidence", name)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f) if name.endswith(".json") else f.read()
+
+
+def s3_mutations():
+    return [c for c in fake.calls(service="s3") if c["operation"].startswith(MUTATING)]
+
+
+def no_secret(p, out):
+    blobs = [p.stdout, p.stderr]
+    for base, _, files in os.walk(out):
+        for f in files:
+            with open(os.path.join(base, f), "rb") as fh:
+                blobs.append(fh.read().decode("latin-1"))
+    return not any(client.SECRET_KEY in b for b in blobs)
+
+
+def strip(s):
+    if isinstance(s, dict):
+        return {k: strip(v) for k, v in s.items() if not k.startswith("_")}
+    if isinstance(s, list):
+        return [strip(v) for v in s]
+    return s
+
+
+try:
+    # --- a public bucket by name: secured, the suspect denied, the responder exempt
+    before = fresh()
+    out = os.path.join(TMP, "public")
+    p, rep = run(["--bucket", PUBLIC, "--ticket", "IR-S1", "--evidence-url", "exports/customers.csv"], out)
+    after = fake.state()
+    b = bucket(after, PUBLIC)
+    tap.check("public: exit 0", p.returncode == 0, p.stderr)
+    tap.check("public: all four Block Public Access settings on",
+              b.get("PublicAccessBlock") == {"BlockPublicAcls": True, "IgnorePublicAcls": True,
+                                             "BlockPublicPolicy": True, "RestrictPublicBuckets": True}, b.get("PublicAccessBlock"))
+    tap.check("public: object ownership BucketOwnerEnforced", b.get("OwnershipControls") == "BucketOwnerEnforced", b.get("OwnershipControls"))
+    tap.check("public: no AllUsers grant left in the ACL",
+              not any((g.get("Grantee") or {}).get("URI") == ALL_USERS for g in b.get("Acl") or []), b.get("Acl"))
+    st = statements(b)
+    tap.check("public: the public statement removed", not any(s.get("Sid") == "PublicRead" for s in st), st)
+    deny = [s for s in st if s.get("Effect") == "Deny"]
+    tap.check("public: a deny statement for the suspect principal",
+              len(deny) == 1 and SUSPECT in json.dumps(deny[0]["Principal"]), deny)
+    tap.check("public: the deny exempts the responders' identity",
+              deny and RESPONDER in json.dumps(deny[0].get("Condition", {}).get("ArnNotLike", {})), deny)
+    ev = evidence(out, "bucket-settings-before.json") or {}
+    tap.check("public: settings saved before the change (original policy and ACL)",
+              "PublicRead" in (ev.get("policy") or "") and ALL_USERS in json.dumps(ev.get("acl")), ev)
+    removed = evidence(out, "removed-policy-statements.json") or []
+    tap.check("public: removed statements kept as evidence", [r["statement"]["Sid"] for r in removed] == ["PublicRead"], removed)
+    tap.check("public: removed ACL grants kept as evidence", ALL_USERS in json.dumps(evidence(out, "removed-acl-grants.json")))
+    table = evidence(out, "activity-by-principal.md") or ""
+    tap.check("public: the activity table names the principal, its calls and IP",
+              SUSPECT in table and "PutBucketPolicy" in table and "203.0.113.50" in table, table)
+    verdicts = evidence(out, "authorization.json") or []
+    v = [x for x in verdicts if x["principal"] == SUSPECT]
+    tap.check("public: the suspect judged not authorized, with the reason",
+              v and v[0]["verdict"] == "not authorized" and "s3:PutBucketPolicy" in " ".join(v[0]["reasons"]), verdicts)
+    gd = evidence(out, "guardduty-findings.json") or []
+    tap.check("public: the bucket's GuardDuty findings saved", {f["Id"] for f in gd} >=
+              {"b7e1c2d3a4f5061728394a5b6c7d8e01", "a1b2c3d4e5f60718293a4b5c6d7e8f06"}, [f.get("Id") for f in gd])
+    urls = (steps(rep).get("Hand out presigned URLs") or {}).get("outputs", {}).get("evidence_urls") or []
+    got = None
+    if urls:
+        try:
+            with urllib.request.urlopen(urls[0]["url"], timeout=10) as r:
+                got = r.read()
+        except Exception as e:  # noqa: BLE001 - reported by the check
+            got = repr(e).encode()
+    tap.check("public: --evidence-url hands out a working presigned URL (bucket still closed)",
+              got == b"id,email\n1,a@example.com\n", (urls, got))
+    recs = (steps(rep).get("Report recommended settings") or {}).get("outputs", {}).get("recommendations") or []
+    names = " ".join(r["setting"] for r in recs)
+    tap.check("public: recommended settings reported with the current state",
+              all(k in names for k in ("VPC endpoint", "Presigned", "Access points")) and all("current" in r for r in recs), recs)
+    other = bucket(after, LOGS) == bucket(before, LOGS) and bucket(after, PARTNER) == bucket(before, PARTNER)
+    tap.check("public: other buckets untouched", other)
+    tap.check("public: no secret in any output or file", no_secret(p, out))
+
+    # --- the second run changes nothing more (idempotent)
+    fake.clear_calls()
+    p, rep = run(["--bucket", PUBLIC, "--ticket", "IR-S1"], os.path.join(TMP, "public-again"))
+    tap.check("rerun: exit 0", p.returncode == 0, p.stderr)
+    tap.check("rerun: no mutating call", s3_mutations() == [], [c["operation"] for c in s3_mutations()])
+
+    # --- cross-account grants, bucket from a GuardDuty finding (GetFindings form), versioning
+    before = fresh()
+    gd = before["guardduty"]["us-east-1"]["detectors"]["0a1b2c3d4e5f60718293a4b5c6d7e8f9"]["findings"]
+    path = os.path.join(TMP, "finding.json")
+    with open(path, "w") as f:
+        json.dump({"Findings": [gd["b7e1c2d3a4f5061728394a5b6c7d8e02"]]}, f)
+    out = os.path.join(TMP, "partner")
+    p, rep = run(["--finding", path, "--ticket", "IR-S2", "--enable-versioning"], out)
+    b = bucket(fake.state(), PARTNER)
+    tap.check("partner: exit 0", p.returncode == 0, p.stderr)
+    tap.check("partner: the bucket comes from the finding", (steps(rep).get("Identify the bucket and its findings") or {})
+              .get("outputs", {}).get("bucket") == PARTNER)
+    st = statements(b)
+    tap.check("partner: the cross-account statement removed", not any(s.get("Sid") == "PartnerRead" for s in st), st)
+    tap.check("partner: the condition-pinned statement kept", any(s.get("Sid") == "OfficeOnly" for s in st), st)
+    grants = b.get("Acl") or []
+    tap.check("partner: cross-account and AuthenticatedUsers grants removed",
+              not any((g.get("Grantee") or {}).get("ID", "").startswith("79a5") or "AuthenticatedUsers" in json.dumps(g)
+                      for g in grants), grants)
+    tap.check("partner: versioning enabled", b.get("Versioning") == "Enabled", b.get("Versioning"))
+    tap.check("partner: the finding kept as evidence", os.path.exists(os.path.join(out, "evidence", "finding.json")))
+
+    # --- dry run: nothing changes; the plan lists the mutating calls
+    before = fresh()
+    out = os.path.join(TMP, "dry")
+    p, rep = run(["--bucket", PUBLIC, "--ticket", "IR-S3", "--dry-run", "--enable-versioning"], out, yes=False)
+    after = fake.state()
+    tap.check("dry run: exit 0 without --yes", p.returncode == 0, p.stderr)
+    tap.check("dry run: s3 state unchanged", strip(before["s3"]) == strip(after["s3"]))
+    tap.check("dry run: no mutating call reached S3", s3_mutations() == [], [c["operation"] for c in s3_mutations()])
+    planned = {pc["operation"] for e in steps(rep).values() for pc in e.get("planned", [])}
+    want = {"PutPublicAccessBlock", "PutBucketAcl", "PutBucketPolicy", "PutBucketOwnershipControls", "PutBucketVersioning"}
+    tap.check("dry run: the plan lists every mutating call", want <= planned, sorted(want - planned))
+
+    # --- a failure injected at the ownership step, then --resume
+    fresh()
+    out = os.path.join(TMP, "resume")
+    fake.fault(service="s3", operation="PutBucketOwnershipControls", kind="error", status=400, code="InvalidRequest",
+               message="injected", count=-1)
+    p, rep = run(["--bucket", PUBLIC, "--ticket", "IR-S4"], out)
+    st = {n: e["status"] for n, e in steps(rep).items()}
+    tap.check("resume: the failing run exits 1", p.returncode == 1, p.stderr)
+    tap.check("resume: the ownership step failed, later steps not run",
+              st.get("Enforce bucket-owner object ownership") == "failed" and "Report recommended settings" not in st, st)
+    fake.clear_faults()
+    fake.clear_calls()
+    p, _ = run(["--bucket", PUBLIC, "--ticket", "IR-S4", "--resume", out], None)
+    with open(os.path.join(out, "report.json")) as f:
+        st = {n: e["status"] for n, e in steps(json.load(f)).items()}
+    b = bucket(fake.state(), PUBLIC)
+    tap.check("resume: the resumed run exits 0", p.returncode == 0, p.stderr)
+    tap.check("resume: done steps not repeated", all(st.get(n) == "done (resumed)" for n in (
+        "Save the bucket's current settings", "Block public access", "Remove public and cross-account grants")), st)
+    tap.check("resume: no settings saved twice and no policy rewritten",
+              not fake.calls(service="s3", operation="PutBucketPolicy") and not fake.calls(service="s3", operation="PutPublicAccessBlock"))
+    tap.check("resume: ownership enforced after the resume", b.get("OwnershipControls") == "BucketOwnerEnforced")
+
+    # --- wrong identifiers
+    fresh()
+    p, _ = run(["--bucket", "acme-no-such-bucket", "--ticket", "IR-S5"], os.path.join(TMP, "wrong"))
+    tap.check("wrong bucket: exit 1", p.returncode == 1, p.stderr)
+    tap.check("wrong bucket: says it does not exist", "acme-no-such-bucket does not exist" in p.stderr, p.stderr)
+    tap.check("wrong bucket: nothing changed", s3_mutations() == [])
+    p, _ = run(["--bucket", "Bad_Bucket", "--ticket", "IR-S5"], os.path.join(TMP, "bad"))
+    tap.check("malformed bucket name: exit 2", p.returncode == 2 and "--bucket" in p.stderr, p.stderr)
+    p, _ = run(["--ticket", "IR-S5"], os.path.join(TMP, "none"))
+    tap.check("no bucket and no finding: exit 2", p.returncode == 2 and "--finding" in p.stderr, p.stderr)
+    rds = gd["b7e1c2d3a4f5061728394a5b6c7d8e03"]
+    with open(path, "w") as f:
+        json.dump({"Findings": [rds]}, f)
+    p, _ = run(["--finding", path, "--ticket", "IR-S5"], os.path.join(TMP, "rdsfinding"))
+    tap.check("a finding without a bucket: exit 1, names the kind", p.returncode == 1 and "names no S3 bucket" in p.stderr
+              and "RDS" in p.stderr, p.stderr)
+    p, _ = run(["--bucket", PUBLIC, "--since", "yesterday", "--ticket", "IR-S5"], os.path.join(TMP, "since"))
+    tap.check("bad --since: exit 2", p.returncode == 2 and "--since" in p.stderr, p.stderr)
+finally:
+    fake.stop()
+    shutil.rmtree(TMP, ignore_errors=True)
+tap.done()
