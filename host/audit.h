@@ -1,5 +1,5 @@
 /* audit.jsonl: one JSON object per AWS call attempt (and per refused or planned call),
- * appended with write() and fsync'd before the result goes back to the runner, so a killed
+ * appended with write() and flushed to disk (fdatasync) before the result goes back to the runner, so a killed
  * run loses no record of a call it made. Parameters arrive already redacted. */
 #ifndef IRH_AUDIT_H
 #define IRH_AUDIT_H
@@ -24,7 +24,7 @@ struct irh_audit_record {
 
 /* Opens (creates 0600, appends) the audit file. NULL with err. */
 struct irh_audit *irh_audit_open(const char *path, char *err, size_t errlen);
-/* Appends one line and fsyncs it. Returns 0, or -1 with err (the run must stop). */
+/* Appends one line and flushes it to disk (fdatasync). Returns 0, or -1 with err (the run must stop). */
 int irh_audit_write(struct irh_audit *a, const struct irh_audit_record *r, char *err, size_t errlen);
 /* Escapes s[0..len) as the inside of a JSON string into a malloc'd NUL-terminated buffer. */
 char *irh_json_escape(const char *s, size_t len);

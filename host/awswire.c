@@ -84,6 +84,8 @@ int irh_awc_build_wire(struct irh_awscall *c, const struct call *k, const struct
         if (!*rest) rest = "/";
     }
     const char *hp = irh_awc_kv_str(req, "host_prefix");
+    /* An IP-literal endpoint (a local test endpoint) cannot take a host prefix. */
+    if (*hp && (auth[0] == '[' || strspn(auth, "0123456789.") == strcspn(auth, ":/"))) hp = "";
     int hn = snprintf(w->host, sizeof w->host, "%s%.*s", hp, (int)alen, auth);
     if (hn < 0 || (size_t)hn >= sizeof w->host) { irh_awc_err(err, errlen, "endpoint host too long"); return -1; }
 

@@ -357,7 +357,8 @@ static const char *hint(enum irh_http_failure f)
 {
     switch (f) {
     case IRH_HTTP_CONNECT: return " (check the endpoint, --endpoint-url / AWS_ENDPOINT_URL, proxy variables and network)";
-    case IRH_HTTP_TIMEOUT: return " (the endpoint did not answer in time; check the network or proxy)";
+    case IRH_HTTP_TIMEOUT: return " (the endpoint did not answer in time: check the network or proxy; "
+                                  "IRHOST_CONNECT_TIMEOUT / IRHOST_READ_TIMEOUT set the limits in seconds)";
     case IRH_HTTP_RESET: return " (the connection was closed before a full response)";
     case IRH_HTTP_TRUNCATED: return " (the response body was cut short)";
     case IRH_HTTP_TLS: return " (TLS verification failed: set AWS_CA_BUNDLE to the CA file that signs this endpoint)";

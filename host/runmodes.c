@@ -70,10 +70,11 @@ static void set_source(lua_State *L, const struct irh_source *f)
 
 /* ---------------------------------------------------------------- check */
 
-/* Whether ir.check (at index mod) finds a declaration error in f by reading it: then the
- * error ir.runbook raised when the chunk ran is that same problem, already reported at
- * the field's own line. */
-static int declaration_reported(lua_State *L, int mod, const struct irh_source *f)
+/* Whether ir.check (at index mod) finds an error in f by reading it. When ir.runbook
+ * refused the declaration as the chunk ran, such an error is that same problem, reported
+ * at the field's own line (the run-time message has no line: `return ir.runbook{...}`
+ * is a tail call); only a problem the reading missed needs the run-time message. */
+static int static_error(lua_State *L, int mod, const struct irh_source *f)
 {
     int top = lua_gettop(L), found = 0;
     lua_getfield(L, mod, "check_source");
@@ -83,11 +84,9 @@ static int declaration_reported(lua_State *L, int mod, const struct irh_source *
         lua_Integer n = luaL_len(L, -1);
         for (lua_Integer i = 1; i <= n && !found; i++) {
             lua_rawgeti(L, -1, i);
-            lua_getfield(L, -1, "rule");
-            lua_getfield(L, -2, "severity");
-            found = lua_isstring(L, -2) && lua_isstring(L, -1) && strcmp(lua_tostring(L, -2), "declaration") == 0 &&
-                    strcmp(lua_tostring(L, -1), "error") == 0;
-            lua_pop(L, 3);
+            lua_getfield(L, -1, "severity");
+            found = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "error") == 0;
+            lua_pop(L, 2);
         }
     }
     lua_settop(L, top);
@@ -113,7 +112,7 @@ static int run_check(lua_State *L, int msgh, const struct irh_runner_args *a, ch
             lua_setfield(L, -2, "declaration");
         } else if (st == LUA_ERRRUN) {
             const char *m = lua_tostring(L, -1);
-            if (!m || (strstr(m, "runbook declaration: ") && declaration_reported(L, mod, f))) lua_pop(L, 1);
+            if (!m || (strstr(m, "runbook declaration: ") && static_error(L, mod, f))) lua_pop(L, 1);
             else lua_setfield(L, -2, "runtime_error");
         } else {
             lua_pop(L, 1);

@@ -172,7 +172,7 @@ local function reset_console(ctx)
     end
   end
   ctx.output("console_users_touched", touched)
-  if #touched > 0 then
+  if #touched > 0 and not ctx.dry_run then
     ctx.followup(ctx.params.disable_console and
       ("Console access was removed from " .. #touched .. " user(s); recreate login profiles for those who need it, with MFA") or
       ("The console passwords of " .. #touched .. " user(s) were set to random values nobody knows: an administrator sets a " ..
@@ -212,7 +212,7 @@ local function key_pairs(ctx)
   end
   ctx.output("key_pairs_deleted", deleted)
   ctx.info("%d key pair(s) in %d region(s)", #found, #regions)
-  if #found > 0 then
+  if #found > 0 and not ctx.dry_run then
     ctx.followup("Deleting a key pair does not remove its public key from instances launched with it: " ..
       "replace ~/.ssh/authorized_keys on those instances (fingerprints in evidence/ec2-key-pairs.json)")
   end
@@ -262,7 +262,8 @@ local function recent_resources(ctx, regions, w)
   return found, notes
 end
 
-local function resources(ctx)
+-- The resource rows: CloudTrail's writes plus what an inventory finds created in the window.
+local function resource_rows(ctx)
   local w = win(ctx)
   local regions = ctx.state.regions or trail.regions(ctx)
   local events = ctx.state.trail_events
@@ -285,31 +286,21 @@ local function resources(ctx)
     end
   end
   table.sort(rows, function(a, b) return a.key < b.key end)
-  ctx.state.resource_rows = rows
+  return rows, recent
+end
+
+local function resources(ctx)
+  local rows, recent = resource_rows(ctx)
   evidence.save(ctx, "recent-resources.json", recent)
-  evidence.save(ctx, "resources.json", rows)
-  evidence.save(ctx, "resources.md", trail.resources_markdown(rows, "Resources created or changed in the account since " .. w.start_iso))
-  evidence.save(ctx, "unauthorized-candidates.txt", trail.candidates_text(rows))
-  for i, r in ipairs(rows) do
-    if i > 50 then ctx.info("... %d more in evidence/resources.md", #rows - 50); break end
-    ctx.info("%s %s (%s): %s, %s", r.type, r.name, r.region, table.concat(r.actions, ", "), tostring(r.first_time))
-  end
-  ctx.output("resources", #rows)
-  if #rows > 0 and not ctx.params.delete_unauthorized then
-    ctx.followup("Review the " .. #rows .. " resource(s) created or changed in the window (evidence/resources.md); to delete " ..
-      "some, keep their lines of evidence/unauthorized-candidates.txt and rerun with --delete-unauthorized FILE")
-  end
+  trail.report_resources(ctx, rows, "in the account")
 end
 
 local function delete_unauthorized(ctx)
-  local marked = assert(cleanup.parse(ctx.params.delete_unauthorized.content))
-  local rows = ctx.state.resource_rows or {}
   local skip = excluded(ctx)
-  local failures = cleanup.run(ctx, rows, marked, function(r)
+  cleanup.step(ctx, ctx.state.resource_rows or resource_rows(ctx), function(r)
     local user = r.type == "AWS::IAM::AccessKey" and r.name:match("^(.+)/")
     if user and skip[user] then return "a key of " .. user .. " (" .. skip[user] .. ")" end
   end)
-  if failures > 0 then error(failures .. " marked resource(s) not deleted (see the notes)", 0) end
 end
 
 local function verify_account(ctx)

@@ -14,6 +14,7 @@ local facts = require("lib.ec2_facts")
 local ssm_lib = require("lib.container_ssm")
 local scripts = require("lib.container_scripts")
 local findings = require("lib.container_findings")
+local save = require("lib.container_evidence").save
 
 local TAG_ISOLATED = "irhost:isolated-containers"   -- on the host: keys of the containers this runbook isolated
 
@@ -52,6 +53,11 @@ local function identify(ctx)
   if p.finding then
     local f, err = ir.finding.parse(p.finding)
     if not f then error("--finding: " .. err, 0) end
+    local run_region = ctx.region or aws.region()
+    if f.region and run_region and f.region ~= run_region then
+      error("--finding: the finding is from region " .. f.region .. " and this run works in " .. run_region ..
+        ": rerun with --region " .. f.region, 0)
+    end
     if f.ecs and f.ecs.task_arn then
       error("--finding: the " .. tostring(f.type) .. " finding names ECS task " .. f.ecs.task_arn ..
         "; use runbooks/ecs.lua, which isolates the task through ECS", 0)
@@ -60,7 +66,7 @@ local function identify(ctx)
       error("--finding: the " .. tostring(f.type) .. " finding names no container on an EC2 instance " ..
         "(a GuardDuty Runtime Monitoring finding has both); give --instance and --container", 0)
     end
-    ctx.evidence:save("finding.json", f.raw)
+    save(ctx, "finding.json", f.raw)
     ctx.info("from finding %s (%s, severity %s): container %s (%s) on %s", tostring(f.id), tostring(f.type),
       tostring(f.severity), f.container.id, tostring(f.container.image), f.instance.id)
     iid = iid or f.instance.id
@@ -69,19 +75,19 @@ local function identify(ctx)
   end
   local ec2, ssm = aws.client("ec2"), aws.client("ssm")
   local inst = facts.describe(ec2, iid, ctx.region)
-  ctx.evidence:save("instance.json", inst)
+  save(ctx, "instance.json", inst)
   local state = inst.State and inst.State.Name
   if state ~= "running" then
     error("instance " .. iid .. " is " .. tostring(state) .. ": its containers are not running; use runbooks/ec2.lua for the instance", 0)
   end
   local managed = ssm_lib.managed(ssm, ctx, iid)
-  ctx.evidence:save("ssm-instance.json", managed)
+  save(ctx, "ssm-instance.json", managed)
   ctx.output("instance_id", iid)
 
   local inv = ssm_lib.run(ssm, ctx, iid, scripts.list(), "list containers")
   local key = (ref:match("^%x+$") and ref:sub(1, 12):lower()) or ref:gsub("[^%w_.-]", "_")
   if inv then
-    ctx.evidence:save("host-containers.txt", inv.stdout)
+    save(ctx, "host-containers.txt", inv.stdout)
     local id, line = find_container(inv.stdout, ref)
     if not id then
       local ids = {}
@@ -114,7 +120,7 @@ local function isolate(ctx)
   local lines = scripts.isolate(key, c)
   local inv = ssm_lib.run(ssm, ctx, iid, lines, "isolate container " .. key)
   relay(ctx, inv)
-  ctx.evidence:save("container-isolation.json", {
+  save(ctx, "container-isolation.json", {
     instance = iid, container = c, firewall_chain = scripts.chain(key), host_state = scripts.STATE_DIR .. "/" .. key,
     commands = lines, command_id = inv and inv.command_id or json.null, output = inv and inv.stdout or json.null,
     undo = scripts.release(key, c) })
@@ -152,7 +158,7 @@ local function evaluate(ctx)
     if col.cid then
       local inv = ssm_lib.wait(ssm, ctx, iid, col.cid)
       if inv.status == "Success" then
-        ctx.evidence:save(col.file, inv.stdout)
+        save(ctx, col.file, inv.stdout)
         saved[#saved + 1] = col.file
         if inv.truncated then
           ctx.warn("%s: SSM returns only the first %d characters through the API%s", col.file, ssm_lib.API_OUTPUT_LIMIT,
@@ -178,7 +184,7 @@ local function evaluate(ctx)
       local id = cd and cd.Id
       return id == nil or tostring(id):sub(1, 12):lower() == key or tostring(c):sub(1, #tostring(id)) == tostring(id)
     end)
-    ctx.evidence:save("guardduty-findings.json", raw)
+    save(ctx, "guardduty-findings.json", raw)
     for _, f in ipairs(raw) do
       local s = findings.summary(f)
       list[#list + 1] = s
@@ -240,7 +246,7 @@ local function stop(ctx)
     ctx.warn("GuardDuty has no malware scan of %s with a kept snapshot", iid)
     ctx.followup("Snapshot the EBS volumes of " .. iid .. " (runbooks/ec2.lua) before the host changes further")
   end
-  ctx.evidence:save("malware-protection-snapshots.json", { retention = m.retention, snapshots = located })
+  save(ctx, "malware-protection-snapshots.json", { retention = m.retention, snapshots = located })
   ctx.output("malware_snapshots", located)
 end
 
@@ -293,12 +299,16 @@ return ir.runbook {
     "guardduty:GetMalwareScanSettings", "guardduty:DescribeMalwareScans",
   },
   steps = {
-    { name = "Identify the container", run = identify },
+    { name = "Identify the container", run = identify,
+      description = "the host (running, SSM-managed) and the container in its docker ps list" },
     { name = "Isolate the container", run = isolate, when = quarantining, destructive = true,
-      confirm = "Cut the container off the network (host firewall rules, docker network disconnect)?" },
+      confirm = "Cut the container off the network (host firewall rules, docker network disconnect)?",
+      description = "iptables/ip6tables chain dropping its addresses (DOCKER-USER, INPUT), then docker network disconnect; recorded for --release" },
     { name = "Suspend the container", run = suspend, when = quarantining, destructive = true,
-      confirm = "Freeze the container's processes (docker pause)?" },
-    { name = "Evaluate: collect evidence and findings", run = evaluate, when = quarantining },
+      confirm = "Freeze the container's processes (docker pause)?",
+      description = "docker pause: processes frozen, memory kept" },
+    { name = "Evaluate: collect evidence and findings", run = evaluate, when = quarantining,
+      description = "docker inspect, top, logs and diff through SSM (before any stop); GuardDuty findings for it" },
     { name = "Stop the container", run = stop, destructive = true,
       when = function(ctx) return ctx.params.stop and not ctx.params.release, "only with --stop" end },
     { name = "Release the container", run = release, destructive = true,

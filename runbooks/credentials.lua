@@ -167,6 +167,7 @@ local function deactivate(ctx)
       ctx.changed{ resource = key, action = "UpdateAccessKey", before = "Active", after = "Inactive", detail = "user " .. user }
     end
   end
+  if ctx.dry_run then return end
   ctx.followup("Find every place the exposed key of " .. user .. " was used (CI, servers, laptops) and remove it there: " ..
     "it is inactive now, so whatever legitimately used it fails")
 end
@@ -336,6 +337,7 @@ local function revoke_sessions(ctx)
   ctx.info("temporary credentials (GetSessionToken, GetFederationToken, console sessions) issued to %s before %s are " ..
     "denied; new sessions work; long-term keys are handled by their deactivation", user, now)
   ctx.info("%s", revoke.LIMITS)
+  if ctx.dry_run then return end
   ctx.followup("Remove the inline policy " .. revoke.POLICY_NAME .. " from user " .. user ..
     " after 36 hours (the longest a session issued before it can last)")
 end
@@ -367,28 +369,11 @@ local function events_of(ctx)
 end
 
 local function resources(ctx)
-  local rows = trail.resources(events_of(ctx))
-  ctx.state.resource_rows = rows
-  evidence.save(ctx, "resources.json", rows)
-  evidence.save(ctx, "resources.md", trail.resources_markdown(rows, "Resources created or changed by " .. user_of(ctx)))
-  evidence.save(ctx, "unauthorized-candidates.txt", trail.candidates_text(rows))
-  for i, r in ipairs(rows) do
-    if i > 50 then ctx.info("... %d more in evidence/resources.md", #rows - 50); break end
-    ctx.info("%s %s (%s): %s, %s", r.type, r.name, r.region, table.concat(r.actions, ", "), tostring(r.first_time))
-  end
-  if #rows == 0 then ctx.info("no resource created or changed by %s in the window", user_of(ctx)) end
-  ctx.output("resources", #rows)
-  if #rows > 0 and not ctx.params.delete_unauthorized then
-    ctx.followup("Review the " .. #rows .. " resource(s) " .. user_of(ctx) .. " created or changed (evidence/resources.md); " ..
-      "to delete some, keep their lines of evidence/unauthorized-candidates.txt and rerun with --delete-unauthorized FILE")
-  end
+  trail.report_resources(ctx, trail.resources(events_of(ctx)), "by " .. user_of(ctx))
 end
 
 local function delete_unauthorized(ctx)
-  local marked = assert(cleanup.parse(ctx.params.delete_unauthorized.content))
-  local rows = ctx.state.resource_rows or trail.resources(events_of(ctx))
-  local failures = cleanup.run(ctx, rows, marked)
-  if failures > 0 then error(failures .. " marked resource(s) not deleted (see the notes)", 0) end
+  cleanup.step(ctx, ctx.state.resource_rows or trail.resources(events_of(ctx)))
 end
 
 local function verify_account(ctx)

@@ -12,6 +12,7 @@ local marks = require("lib.marks")
 local isolation = require("lib.isolation")
 local tasks_lib = require("lib.ecs_tasks")
 local findings = require("lib.container_findings")
+local save = require("lib.container_evidence").save
 
 local MAX_PROTECTION_MINUTES = 2880   -- ECS's limit for UpdateTaskProtection
 
@@ -26,12 +27,17 @@ local function identify(ctx)
   if p.finding then
     local f, err = ir.finding.parse(p.finding)
     if not f then error("--finding: " .. err, 0) end
+    local run_region = ctx.region or aws.region()
+    if f.region and run_region and f.region ~= run_region then
+      error("--finding: the finding is from region " .. f.region .. " and this run works in " .. run_region ..
+        ": rerun with --region " .. f.region, 0)
+    end
     if not f.ecs or not (f.ecs.cluster_arn or f.ecs.cluster_name) then
       local hint = (f.container and f.instance) and "runbooks/container.lua (a standalone container on an instance)"
         or ("the runbook for its resource kind (" .. tostring(f.kind) .. ")")
       error("--finding: the " .. tostring(f.type) .. " finding names no ECS cluster; use " .. hint, 0)
     end
-    ctx.evidence:save("finding.json", f.raw)
+    save(ctx, "finding.json", f.raw)
     ctx.info("from finding %s (%s, severity %s)", tostring(f.id), tostring(f.type), tostring(f.severity))
     cluster_ref = cluster_ref or f.ecs.cluster_arn or f.ecs.cluster_name
     if #refs == 0 and not p.service then
@@ -46,7 +52,7 @@ local function identify(ctx)
 
   local ecs = aws.client("ecs")
   local cluster = tasks_lib.cluster(ecs, cluster_ref, ctx.region)
-  ctx.evidence:save("cluster.json", cluster)
+  save(ctx, "cluster.json", cluster)
   local carn = cluster.clusterArn
   if p.service then
     local arns = tasks_lib.service_tasks(ecs, carn, p.service, ctx.region)
@@ -54,7 +60,7 @@ local function identify(ctx)
   end
   refs = tasks_lib.unique(refs)
   local tasks = tasks_lib.describe_tasks(ecs, carn, refs)
-  ctx.evidence:save("tasks.json", tasks)
+  save(ctx, "tasks.json", tasks)
 
   local defs, def_arns = {}, {}
   for _, t in ipairs(tasks) do def_arns[#def_arns + 1] = t.taskDefinitionArn end
@@ -62,7 +68,7 @@ local function identify(ctx)
     local r = ecs:DescribeTaskDefinition{ taskDefinition = arn, include = { "TAGS" } }
     defs[arn] = r.taskDefinition
   end
-  ctx.evidence:save("task-definitions.json", defs)
+  save(ctx, "task-definitions.json", defs)
 
   local svc_names, ci_arns = {}, {}
   for _, t in ipairs(tasks) do
@@ -70,9 +76,9 @@ local function identify(ctx)
     ci_arns[#ci_arns + 1] = t.containerInstanceArn
   end
   local services = tasks_lib.services(ecs, carn, tasks_lib.unique(svc_names))
-  if next(services) then ctx.evidence:save("services.json", services) end
+  if next(services) then save(ctx, "services.json", services) end
   local cis = tasks_lib.container_instances(ecs, carn, tasks_lib.unique(ci_arns))
-  if next(cis) then ctx.evidence:save("container-instances.json", cis) end
+  if next(cis) then save(ctx, "container-instances.json", cis) end
 
   local eni_ids = {}
   for _, t in ipairs(tasks) do local e = tasks_lib.eni(t); if e then eni_ids[#eni_ids + 1] = e.id end end
@@ -80,11 +86,11 @@ local function identify(ctx)
   if #eni_ids > 0 then
     local ec2 = aws.client("ec2")
     enis = ec2:DescribeNetworkInterfaces{ NetworkInterfaceIds = eni_ids }.NetworkInterfaces or {}
-    ctx.evidence:save("network-interfaces.json", enis)
+    save(ctx, "network-interfaces.json", enis)
     local gids = {}
     for _, n in ipairs(enis) do for _, g in ipairs(n.Groups or {}) do gids[#gids + 1] = g.GroupId end end
     gids = tasks_lib.unique(gids)
-    if #gids > 0 then ctx.evidence:save("security-groups.json", ec2:DescribeSecurityGroups{ GroupIds = gids }.SecurityGroups or {}) end
+    if #gids > 0 then save(ctx, "security-groups.json", ec2:DescribeSecurityGroups{ GroupIds = gids }.SecurityGroups or {}) end
   end
   local eni_by_id = {}
   for _, n in ipairs(enis) do eni_by_id[n.NetworkInterfaceId] = n end
@@ -99,9 +105,14 @@ local function identify(ctx)
       network_mode = def.networkMode or "bridge", definition = t.taskDefinitionArn, service = tasks_lib.service_name(t),
       status = t.lastStatus, eni = e and e.id or nil, private_ip = e and e.private_ip or nil,
       vpc_id = n and n.VpcId or nil, requester_managed = n and n.RequesterManaged or nil,
-      container_instance = t.containerInstanceArn, ec2_instance = ci and ci.ec2InstanceId or nil }
+      container_instance = t.containerInstanceArn, ec2_instance = ci and ci.ec2InstanceId or nil,
+      status_tag = (function()
+        for _, tag in ipairs(t.tags or {}) do if tag.key == marks.STATUS then return tag.value end end
+      end)() }
     summary[#summary + 1] = s
+    s.runtime_ids = json.array()
     for _, c in ipairs(t.containers or {}) do
+      if c.runtimeId then s.runtime_ids[#s.runtime_ids + 1] = c.runtimeId end
       images[#images + 1] = { task = s.id, container = c.name, image = c.image, digest = c.imageDigest or "unknown",
         runtime_id = c.runtimeId }
       ctx.info("task %s container %s: %s@%s", s.id, tostring(c.name), tostring(c.image), tostring(c.imageDigest or "no digest"))
@@ -110,7 +121,7 @@ local function identify(ctx)
       s.service and (" of service " .. s.service) or " (standalone)",
       s.ec2_instance and (" on container instance " .. s.ec2_instance) or "")
   end
-  ctx.evidence:save("images.json", images)
+  save(ctx, "images.json", images)
   ctx.output("cluster_arn", carn)
   ctx.output("tasks", summary)
   ctx.output("images", images)
@@ -155,7 +166,8 @@ local function protect(ctx)
   table.sort(tags, function(a, b) return a.key < b.key end)
   for _, t in ipairs(tasks_of(ctx)) do
     ecs:TagResource{ resourceArn = t.arn, tags = tags }
-    ctx.changed{ resource = t.id, action = "TagResource", before = "untagged", after = marks.STATUS .. "=quarantined" }
+    ctx.changed{ resource = t.id, action = "TagResource",
+      before = t.status_tag and (marks.STATUS .. "=" .. t.status_tag) or "untagged", after = marks.STATUS .. "=quarantined" }
   end
 end
 
@@ -309,7 +321,7 @@ local function isolate(ctx)
   if #states > 0 then
     local original = {}
     for _, st in ipairs(states) do original[st.id] = st.original end
-    ctx.evidence:save("original-security-groups.json", original)
+    save(ctx, "original-security-groups.json", original)
   end
   local names = {}
   for _, t in ipairs(tasks_of(ctx)) do names[#names + 1] = t.service end
@@ -327,8 +339,15 @@ local function isolate(ctx)
     if ctx.params.isolate_host then
       isolate_hosts(ctx, ec2, ecs, gaps)
     else
-      local hosts = {}
-      for _, g in ipairs(gaps) do if g.task and g.task.ec2_instance then hosts[#hosts + 1] = g.task.ec2_instance end end
+      local hosts, per_container = {}, {}
+      for _, g in ipairs(gaps) do
+        if g.task and g.task.ec2_instance and not g.refused then
+          hosts[#hosts + 1] = g.task.ec2_instance
+          for _, rid in ipairs(g.task.runtime_ids or {}) do
+            per_container[#per_container + 1] = "runbooks/container.lua --instance " .. g.task.ec2_instance .. " --container " .. rid
+          end
+        end
+      end
       hosts = tasks_lib.unique(hosts)
       ctx.followup("Task(s) " .. (function()
           local l = {}
@@ -336,7 +355,8 @@ local function isolate(ctx)
           return table.concat(l, ", ")
         end)() .. " still have network access: AWS cannot isolate them per task" ..
         (#hosts > 0 and ("; rerun with --isolate-host to isolate container instance(s) " .. table.concat(hosts, ", ") ..
-          " (every task on them loses its network), or contain the container on the host with runbooks/container.lua") or ""))
+          " (every task on them loses its network), or contain each container on its host: " ..
+          table.concat(per_container, "; ")) or ""))
     end
   end
   if #states > 0 then
@@ -371,7 +391,7 @@ local function evaluate(ctx)
     if #hosts > 0 then
       for _, f in ipairs(findings.find(gd, detector, { ["resource.instanceDetails.instanceId"] = { Eq = hosts } })) do raw[#raw + 1] = f end
     end
-    ctx.evidence:save("guardduty-findings.json", raw)
+    save(ctx, "guardduty-findings.json", raw)
     for _, f in ipairs(raw) do
       local s = findings.summary(f)
       list[#list + 1] = s
@@ -409,7 +429,7 @@ local function evaluate(ctx)
         ctx.followup("Request an on-demand GuardDuty malware scan of container instance " .. h ..
           ": aws guardduty start-malware-scan --resource-arn " .. arn)
       end
-      ctx.evidence:save("malware-scans.json", scans)
+      save(ctx, "malware-scans.json", scans)
     end
     ctx.output("malware_scans", scans)
   end
@@ -445,7 +465,7 @@ return ir.runbook {
     "and evaluate GuardDuty runtime findings",
   params = {
     cluster = { pattern = "^[%w:/_.-]+$", metavar = "NAME", help = "the cluster (name or ARN; or give --finding)" },
-    task = { type = "list", pattern = "^[%w:/_.-]+$", metavar = "ID", help = "a task id or ARN (repeatable)" },
+    task = { type = "list", pattern = "^[%w:/_.-]+$", metavar = "ID", help = "a task id or ARN" },
     service = { pattern = "^[%w_.-]+$", metavar = "NAME", help = "every running task of this service" },
     finding = { type = "file", help = "a GuardDuty Runtime finding (raw, EventBridge, SNS, GetFindings or ASFF) naming the task" },
     protect_minutes = { type = "integer", default = MAX_PROTECTION_MINUTES, min = 1, max = MAX_PROTECTION_MINUTES, metavar = "MINUTES",
@@ -472,11 +492,16 @@ return ir.runbook {
     "guardduty:DescribeMalwareScans",
   },
   steps = {
-    { name = "Identify tasks and save evidence", run = identify },
-    { name = "Protect tasks from scale-in", run = protect },
+    { name = "Identify tasks and save evidence", run = identify,
+      description = "cluster, tasks, task definitions, services, container instances, ENIs and security groups; images with digests" },
+    { name = "Protect tasks from scale-in", run = protect,
+      description = "UpdateTaskProtection for service tasks, so the scheduler does not replace them; tags every task" },
     { name = "Isolate task network interfaces", run = isolate, destructive = true,
-      confirm = "Isolate the tasks' network interfaces (cuts their network traffic)?" },
-    { name = "Evaluate malicious activity", run = evaluate },
+      confirm = "Isolate the tasks' network interfaces (cuts their network traffic)?",
+      description = "awsvpc task ENIs to irhost-isolation (via an all-traffic group, so tracked flows end); bridge/host " ..
+        "network mode tasks have no ENI of their own: reported, or --isolate-host isolates their container instance" },
+    { name = "Evaluate malicious activity", run = evaluate,
+      description = "GuardDuty runtime findings for the tasks and their hosts; --scan: Malware Protection scans" },
     { name = "Stop the tasks", run = stop_tasks, destructive = true,
       when = function(ctx) return ctx.params.stop, "only with --stop" end },
   },

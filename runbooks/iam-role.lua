@@ -92,6 +92,7 @@ local function revoke_sessions(ctx)
       table.concat(ctx.state.instance_profiles, ", "))
   end
   ctx.info("%s", revoke.LIMITS)
+  if ctx.dry_run then return end
   ctx.followup("Keep the inline policy " .. revoke.POLICY_NAME .. " on role " .. name .. " until the sessions issued before it " ..
     "have expired (the role's maximum session duration, at most 12 hours), then remove it")
 end
@@ -146,6 +147,7 @@ local function restrict_trust(ctx)
   ctx.changed{ resource = ctx.state.role_arn or name, action = "UpdateAssumeRolePolicy",
     before = "federation allowed: " .. table.concat(names, ", "), after = "federation denied",
     detail = "original saved as evidence/" .. saved_as .. " (sha256 " .. tostring(sha) .. ")" }
+  if ctx.dry_run then return end
   ctx.followup("Restore the trust policy of " .. name .. " from evidence/" .. saved_as .. " " ..
     "(aws iam update-assume-role-policy) once the identity provider is clean")
 end
@@ -223,29 +225,11 @@ local function events_of(ctx)
 end
 
 local function resources(ctx)
-  local rows = trail.resources(events_of(ctx))
-  ctx.state.resource_rows = rows
-  evidence.save(ctx, "resources.json", rows)
-  evidence.save(ctx, "resources.md", trail.resources_markdown(rows, "Resources created or changed by sessions of " .. role_name(ctx)))
-  evidence.save(ctx, "unauthorized-candidates.txt", trail.candidates_text(rows))
-  for i, r in ipairs(rows) do
-    if i > 50 then ctx.info("... %d more in evidence/resources.md", #rows - 50); break end
-    ctx.info("%s %s (%s): %s, %s", r.type, r.name, r.region, table.concat(r.actions, ", "), tostring(r.first_time))
-  end
-  if #rows == 0 then ctx.info("no resource created or changed by sessions of %s in the window", role_name(ctx)) end
-  ctx.output("resources", #rows)
-  if #rows > 0 and not ctx.params.delete_unauthorized then
-    ctx.followup("Review the " .. #rows .. " resource(s) sessions of " .. role_name(ctx) .. " created or changed " ..
-      "(evidence/resources.md); to delete some, keep their lines of evidence/unauthorized-candidates.txt and rerun " ..
-      "with --delete-unauthorized FILE")
-  end
+  trail.report_resources(ctx, trail.resources(events_of(ctx)), "by sessions of " .. role_name(ctx))
 end
 
 local function delete_unauthorized(ctx)
-  local marked = assert(cleanup.parse(ctx.params.delete_unauthorized.content))
-  local rows = ctx.state.resource_rows or trail.resources(events_of(ctx))
-  local failures = cleanup.run(ctx, rows, marked)
-  if failures > 0 then error(failures .. " marked resource(s) not deleted (see the notes)", 0) end
+  cleanup.step(ctx, ctx.state.resource_rows or trail.resources(events_of(ctx)))
 end
 
 local function verify_account(ctx)

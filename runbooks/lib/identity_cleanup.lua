@@ -82,4 +82,12 @@ function M.run(ctx, rows, marked, protect)
   return failures
 end
 
+-- The "Delete unauthorized resources" step: the --delete-unauthorized list against rows;
+-- raises when a marked resource could not be deleted.
+function M.step(ctx, rows, protect)
+  local marked = assert(M.parse(ctx.params.delete_unauthorized.content))
+  local failures = M.run(ctx, rows, marked, protect)
+  if failures > 0 then error(failures .. " marked resource(s) not deleted (see the notes)", 0) end
+end
+
 return M

@@ -283,6 +283,26 @@ function M.candidates_text(rows)
   return table.concat(lines, "\n") .. "\n"
 end
 
+-- Reports resource rows: evidence (JSON, a markdown table, the list --delete-unauthorized
+-- takes), one note per row, the count as an output, and a follow-up to review them.
+-- label completes "created or changed ...": "by ci-deploy", "in the account".
+function M.report_resources(ctx, rows, label)
+  ctx.state.resource_rows = rows
+  evidence.save(ctx, "resources.json", rows)
+  evidence.save(ctx, "resources.md", M.resources_markdown(rows, "Resources created or changed " .. label))
+  evidence.save(ctx, "unauthorized-candidates.txt", M.candidates_text(rows))
+  for i, r in ipairs(rows) do
+    if i > 50 then ctx.info("... %d more in evidence/resources.md", #rows - 50); break end
+    ctx.info("%s %s (%s): %s, %s", r.type, r.name, r.region, table.concat(r.actions, ", "), tostring(r.first_time))
+  end
+  if #rows == 0 then ctx.info("no resource created or changed %s in the window", label) end
+  ctx.output("resources", #rows)
+  if #rows > 0 and not ctx.params.delete_unauthorized then
+    ctx.followup("Review the " .. #rows .. " resource(s) created or changed " .. label .. " (evidence/resources.md); " ..
+      "to delete some, keep their lines of evidence/unauthorized-candidates.txt and rerun with --delete-unauthorized FILE")
+  end
+end
+
 -- Runs the full review: lookups, evidence (events, summary), report notes. Returns events, summary.
 function M.review(ctx, regions, lookups, win, label)
   local events, notes, failed, total = M.lookup(regions, lookups, win)

@@ -3,9 +3,10 @@
 -- puts in its place: federation denied, everything else as it was.
 local M = {}
 
+-- IAM accepts one value or a list wherever a list goes (Statement, Action, Principal parts).
 local function list(v)
   if v == nil then return {} end
-  if type(v) == "table" then return v end
+  if type(v) == "table" and (v[1] ~= nil or next(v) == nil) then return v end
   return { v }
 end
 M.list = list

@@ -10,7 +10,7 @@ local function err_text(e)
   return tostring(e)
 end
 
-local function all(iam, op, params, key)
+local function all(iam, op, params)
   local out = {}
   for item in iam:paginate(op, params, { items = true }) do out[#out + 1] = item end
   return out

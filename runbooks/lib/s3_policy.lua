@@ -74,11 +74,13 @@ function M.strip(doc, owner, keep)
   local kept, removed, restricted = {}, {}, {}
   for _, s in ipairs(list(doc and doc.Statement)) do
     local c = M.classify(s, owner, keep)
-    if type(s.Sid) == "string" and s.Sid:sub(1, #M.DENY_SID_PREFIX) == M.DENY_SID_PREFIX then
-      -- ours from an earlier run: rebuilt below
-    elseif c == "public" or c == "cross-account" then
+    local ours = type(s.Sid) == "string" and s.Sid:sub(1, #M.DENY_SID_PREFIX) == M.DENY_SID_PREFIX
+    if ours then
+      c = "ours"   -- from an earlier run: the caller adds them again, fresh
+    end
+    if c == "public" or c == "cross-account" then
       removed[#removed + 1] = { class = c, statement = s }
-    else
+    elseif c ~= "ours" then
       if c == "restricted" then restricted[#restricted + 1] = s end
       kept[#kept + 1] = s
     end

@@ -239,6 +239,23 @@ try:
     tap.check("isolate-service: its original groups are kept in a tag", ecs_tags(svc).get("irhost:original-groups") == ORIGINAL_SG, svc.get("tags"))
     tap.check("isolate-service: the other task's ENI untouched", groups(after, ENI1) == [ORIGINAL_SG])
 
+    # --- a service behind an ALB target group (IP targets): the task leaves it, its sibling stays
+    with open(os.path.join(ROOT, "tests", "fakeaws", "worlds", "data.json")) as f:
+        world = json.load(f)
+    tg_arn = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/api-tg/0a1b2c3d4e5f6009"
+    world["elbv2"][REGION]["target_groups"][tg_arn] = {
+        "TargetGroupArn": tg_arn, "TargetGroupName": "api-tg", "Protocol": "HTTP", "Port": 8080, "VpcId": VPC,
+        "TargetType": "ip", "LoadBalancerArns": [], "Targets": [{"Id": "10.0.1.80", "Port": 8080, "State": "healthy"},
+                                                                  {"Id": "10.0.2.80", "Port": 8080, "State": "healthy"}]}
+    world["ecs"][REGION]["services"][SERVICE_ARN]["loadBalancers"] = [
+        {"targetGroupArn": tg_arn, "containerName": "api", "containerPort": 8080}]
+    fake.reset(world)
+    p, rep = run(["--cluster", "prod-cluster", "--task", T2, "--ticket", "IR-E8"], os.path.join(TMP, "alb"))
+    after = fake.state()
+    tap.check("alb: exit 0", p.returncode == 0, p.stderr[-2000:])
+    ids = [t["Id"] for t in after["elbv2"][REGION]["target_groups"][tg_arn]["Targets"]]
+    tap.check("alb: the task's IP deregistered from the service's target group, the other task's kept", ids == ["10.0.1.80"], ids)
+
     # --- the task named by a GuardDuty finding (GetFindings output), dry run
     before = fresh()
     fake.clear_calls()
@@ -287,6 +304,18 @@ try:
               and len(fake.calls(service="ecs", operation="UpdateTaskProtection")) == protect_calls, st)
     tap.check("resume: no group created twice", len(ec2(after)["security_groups"]) == groups_before)
     assert_isolated("resume", after, [ENI1, ENI2])
+
+    # --- throttling on half the calls: the same final state
+    fresh()
+    fake.fault(service="*", kind="throttle", count=-1, every=2)
+    p, rep = run(["--cluster", "prod-cluster", "--service", "api", "--ticket", "IR-E7"], os.path.join(TMP, "throttled"))
+    fake.clear_faults()
+    after = fake.state()
+    tap.check("throttled: exit 0", p.returncode == 0, p.stderr[-2000:])
+    assert_isolated("throttled", after, [ENI1, ENI2])
+    tap.check("throttled: both tasks protected",
+              all((task(after, t).get("_protection") or {}).get("protectionEnabled") is True for t in (T1, T2)))
+    tap.check("throttled: the throttled calls were retried", any(c.get("fault") for c in fake.calls()))
 
     # --- wrong identifiers: a clear error, nothing changed
     cases = [

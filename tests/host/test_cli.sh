@@ -60,7 +60,7 @@ check "describe: name, params, permissions, steps" \
 run check_ok check "$HELLO" "$FIX/destructive.lua"
 check "check of good runbooks: exit 0" test "$rc" -eq 0
 run check_bad check "$HELLO" "$FIX/syntax_error.lua"
-check "check with a syntax error: exit 2, names file:line" bash -c "[ $rc -eq 2 ] && grep -q 'syntax_error.lua:3:' '$tmp/check_bad.err' && grep -q 'FAIL' '$tmp/check_bad.err'"
+check "check with a syntax error: exit 1, file:line:col on stdout" bash -c "[ $rc -eq 1 ] && grep -q 'syntax_error.lua:3:11: error:' '$tmp/check_bad.out'"
 
 # Option order, --name=value, and `--`.
 run order --out "$tmp/o9" --quiet "$HELLO" --count=4 --name Bob

@@ -159,7 +159,7 @@ try:
     with open(path, "w") as f:
         json.dump({"Findings": [gd["b7e1c2d3a4f5061728394a5b6c7d8e02"]]}, f)
     out = os.path.join(TMP, "partner")
-    p, rep = run(["--finding", path, "--ticket", "IR-S2", "--enable-versioning"], out)
+    p, rep = run(["--finding", path, "--ticket", "IR-S2", "--enable-versioning", "--lockdown"], out)
     b = bucket(fake.state(), PARTNER)
     tap.check("partner: exit 0", p.returncode == 0, p.stderr)
     tap.check("partner: the bucket comes from the finding", (steps(rep).get("Identify the bucket and its findings") or {})
@@ -172,6 +172,9 @@ try:
               not any((g.get("Grantee") or {}).get("ID", "").startswith("79a5") or "AuthenticatedUsers" in json.dumps(g)
                       for g in grants), grants)
     tap.check("partner: versioning enabled", b.get("Versioning") == "Enabled", b.get("Versioning"))
+    lock = [s for s in st if s.get("Effect") == "Deny" and s.get("Principal") == "*"]
+    tap.check("partner: --lockdown denies everyone but the responders",
+              len(lock) == 1 and lock[0]["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [RESPONDER], lock)
     tap.check("partner: the finding kept as evidence", os.path.exists(os.path.join(out, "evidence", "finding.json")))
 
     # --- dry run: nothing changes; the plan lists the mutating calls
@@ -208,6 +211,19 @@ try:
     tap.check("resume: no settings saved twice and no policy rewritten",
               not fake.calls(service="s3", operation="PutBucketPolicy") and not fake.calls(service="s3", operation="PutPublicAccessBlock"))
     tap.check("resume: ownership enforced after the resume", b.get("OwnershipControls") == "BucketOwnerEnforced")
+
+    # --- throttling on half the calls: the same final state
+    fresh()
+    fake.fault(service="*", kind="throttle", count=-1, every=2)
+    out = os.path.join(TMP, "throttle")
+    p, rep = run(["--bucket", PUBLIC, "--ticket", "IR-S6"], out)
+    fake.clear_faults()
+    b = bucket(fake.state(), PUBLIC)
+    tap.check("throttling: exit 0", p.returncode == 0, p.stderr[-2000:])
+    tap.check("throttling: the same final state", b.get("OwnershipControls") == "BucketOwnerEnforced" and
+              all((b.get("PublicAccessBlock") or {}).values()) and len((b.get("PublicAccessBlock") or {})) == 4 and
+              not any(s.get("Sid") == "PublicRead" for s in statements(b)), b)
+    tap.check("throttling: retries recorded", (rep or {}).get("calls", {}).get("retries", 0) > 0, (rep or {}).get("calls"))
 
     # --- wrong identifiers
     fresh()

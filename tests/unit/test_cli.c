@@ -44,7 +44,27 @@ int main(void)
     CHECK(parse(&c, err, sizeof err, ARGV("rb.lua", "--help")) == 0 && c.cmd == IRH_CMD_RUNBOOK_HELP, "RUNBOOK --help");
     irh_cli_free(&c);
     CHECK(parse(&c, err, sizeof err, ARGV("check", "a.lua", "b.lua", "--quiet")) == 0 && c.cmd == IRH_CMD_CHECK &&
-          c.nfiles == 2 && c.opt.quiet, "check FILE...");
+          c.task.nfiles == 2 && c.opt.quiet && !c.task.strict && strcmp(c.task.format, "text") == 0, "check FILE...");
+    irh_cli_free(&c);
+    CHECK(parse(&c, err, sizeof err, ARGV("check", "--strict", "a.lua", "--format=sarif", "b.lua")) == 0 &&
+          c.cmd == IRH_CMD_CHECK && c.task.nfiles == 2 && c.task.strict && strcmp(c.task.format, "sarif") == 0 &&
+          strcmp(c.task.files[1], "b.lua") == 0, "check --strict --format=sarif, options among the files");
+    irh_cli_free(&c);
+    CHECK(parse(&c, err, sizeof err, ARGV("check", "a.lua", "--", "--strict")) == 0 && c.task.nfiles == 2 &&
+          !c.task.strict && strcmp(c.task.files[1], "--strict") == 0, "check: after --, --strict is a file name");
+    irh_cli_free(&c);
+    CHECK(parse(&c, err, sizeof err, ARGV("policy", "rb.lua", "--resources", "--instance", "i-1", "--account",
+                                          "111122223333", "--region", "eu-west-1")) == 0 &&
+          c.cmd == IRH_CMD_POLICY && strcmp(c.opt.runbook_file, "rb.lua") == 0 && c.task.nfiles == 1 &&
+          strcmp(c.task.files[0], "rb.lua") == 0 && c.task.resources && strcmp(c.task.account, "111122223333") == 0 &&
+          strcmp(c.opt.region, "eu-west-1") == 0 && c.opt.nargs == 2 && strcmp(c.opt.args[0], "--instance") == 0,
+          "policy RUNBOOK --resources --account ID with runbook params");
+    irh_cli_free(&c);
+    CHECK(parse(&c, err, sizeof err, ARGV("test", "a_test.lua", "b_test.lua")) == 0 && c.cmd == IRH_CMD_TEST &&
+          c.task.nfiles == 2, "test FILE...");
+    irh_cli_free(&c);
+    CHECK(parse(&c, err, sizeof err, ARGV("new", "my-runbook")) == 0 && c.cmd == IRH_CMD_NEW &&
+          strcmp(c.new_name, "my-runbook") == 0, "new NAME");
     irh_cli_free(&c);
     CHECK(parse(&c, err, sizeof err, ARGV("--", "check")) == 0 && c.cmd == IRH_CMD_RUN &&
           strcmp(c.opt.runbook_file, "check") == 0, "after --, 'check' is a runbook file name");
@@ -76,6 +96,15 @@ int main(void)
         {"quiet and verbose", "contradict", ARGV("rb.lua", "--quiet", "--verbose")},
         {"check without files", "check needs", ARGV("check")},
         {"describe with two files", "describe takes one", ARGV("describe", "a.lua", "b.lua")},
+        {"check with a bad format", "--format: 'xml'", ARGV("check", "--format", "xml", "a.lua")},
+        {"check with an unknown option", "unknown option --bogus for check", ARGV("check", "--bogus", "a.lua")},
+        {"check --strict with a value", "--strict takes no value", ARGV("check", "--strict=1", "a.lua")},
+        {"test without files", "test needs", ARGV("test")},
+        {"policy without a runbook", "policy takes a runbook", ARGV("policy")},
+        {"policy with a bad account", "--account: '12'", ARGV("policy", "rb.lua", "--account", "12")},
+        {"policy with a bad partition", "--partition: 'gov'", ARGV("policy", "rb.lua", "--partition", "gov")},
+        {"new without a name", "new takes one", ARGV("new")},
+        {"new with two names", "new takes one", ARGV("new", "a", "b")},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         int rc = parse(&c, err, sizeof err, bad[i].argv);

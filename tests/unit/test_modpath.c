@@ -86,6 +86,43 @@ int main(void)
     CHECK(!irh_modpath_read_arg_file(dir, args4, 1, &len, err, sizeof err) && strstr(err, "regular file"),
           "a directory is refused");
 
+    /* irhost test: files under the runbook folder beside the test's tests/ folder. */
+    snprintf(p, sizeof p, "%s/rb/tests", dir); mkdir(p, 0700);
+    snprintf(p, sizeof p, "%s/plain", dir); mkdir(p, 0700);
+    put("rb/tests/rb_test.lua", "test()", 6);
+    put("rb/runbook.lua", "return 4", 8);
+    put("rb/lib/nul.lua", "a\0b", 3);
+    put("plain/x_test.lua", "test()", 6);
+    char t1[512], t2[512], target[512];
+    snprintf(t1, sizeof t1, "%s/rb/tests/rb_test.lua", dir);
+    snprintf(t2, sizeof t2, "%s/plain/x_test.lua", dir);
+    char *tests1[] = {t1}, *tests2[] = {t2}, *both[] = {t2, t1};
+    s = irh_modpath_read_test_file(rb, tests1, 1, &len, err, sizeof err);
+    CHECK(s && strcmp(s, "return 4") == 0, "a test in tests/ reads the runbook beside that folder");
+    free(s);
+    snprintf(target, sizeof target, "%s/rb/tests/../lib/util.lua", dir);
+    s = irh_modpath_read_test_file(target, tests1, 1, &len, err, sizeof err);
+    CHECK(s && strcmp(s, "return 2") == 0, "... and its lib/ (a path with ..)");
+    free(s);
+    CHECK(!irh_modpath_read_test_file(rb, tests2, 1, &len, err, sizeof err) && strstr(err, "outside the folders"),
+          "a test outside tests/ reads only its own folder: %s", err);
+    s = irh_modpath_read_test_file(rb, both, 2, &len, err, sizeof err);
+    CHECK(s != NULL, "with several test files, any one's folder counts");
+    free(s);
+    snprintf(target, sizeof target, "%s/outside/secret.lua", dir);
+    CHECK(!irh_modpath_read_test_file(target, tests1, 1, &len, err, sizeof err) && strstr(err, "outside the folders"),
+          "a file outside the runbook folder is refused");
+    CHECK(!irh_modpath_read_test_file(q, tests1, 1, &len, err, sizeof err) && strstr(err, "outside the folders"),
+          "a symlink out of the runbook folder is refused");
+    CHECK(!irh_modpath_read_test_file("/etc/passwd", tests1, 1, &len, err, sizeof err), "/etc/passwd is refused");
+    snprintf(target, sizeof target, "%s/rb/lib/bytes.lua", dir);
+    CHECK(!irh_modpath_read_test_file(target, tests1, 1, &len, err, sizeof err) && strstr(err, "not a text file"),
+          "bytecode is refused");
+    snprintf(target, sizeof target, "%s/rb/lib/nul.lua", dir);
+    CHECK(!irh_modpath_read_test_file(target, tests1, 1, &len, err, sizeof err) && strstr(err, "not a text file"),
+          "a file with a NUL byte is refused");
+    CHECK(!irh_modpath_read_test_file("", tests1, 1, &len, err, sizeof err), "an empty path is refused");
+
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) return 1;
