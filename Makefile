@@ -70,10 +70,10 @@ irhost: $(BUILD)/rel/irhost
 asan: $(BUILD)/asan/irhost $(BUILD)/asan/irhost-lua $(call UNIT_BINS,asan)
 
 # Everything the test suite needs: both builds, the trusted-Lua test host and the C unit tests.
-test-build: irhost $(BUILD)/rel/irhost-lua asan
+test-build: $(BUILD)/rel/irhost $(BUILD)/rel/irhost-lua asan
 
 test: deps
-	@$(MAKE) --no-print-directory test-build
+	@$(MAKE) --no-print-directory irhost test-build
 	@tests/run.sh
 
 test-only: test-build

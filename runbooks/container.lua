@@ -74,8 +74,11 @@ local function identify(ctx)
     if not tostring(ref):match("^[%w][%w_.-]*$") then error("--finding: container id '" .. tostring(ref) .. "' is not a Docker id or name", 0) end
   end
   local ec2, ssm = aws.client("ec2"), aws.client("ssm")
-  local inst = facts.describe(ec2, iid, ctx.region)
+  local inst, res = facts.describe(ec2, iid, ctx.region)
   save(ctx, "instance.json", inst)
+  local region = ctx.region or (inst.Placement and inst.Placement.AvailabilityZone or ""):match("^(.-%d)%l*$")
+  local part = region and (region:match("^cn%-") and "aws-cn" or region:match("^us%-gov%-") and "aws-us-gov") or "aws"
+  ctx.output("instance_arn", string.format("arn:%s:ec2:%s:%s:instance/%s", part, tostring(region), tostring(res.OwnerId or ctx.account), iid))
   local state = inst.State and inst.State.Name
   if state ~= "running" then
     error("instance " .. iid .. " is " .. tostring(state) .. ": its containers are not running; use runbooks/ec2.lua for the instance", 0)
@@ -216,8 +219,7 @@ local function stop(ctx)
     ctx.followup("Snapshot the EBS volumes of " .. iid .. " yourself (runbooks/ec2.lua captures and snapshots them)")
     return
   end
-  local arn = string.format("arn:aws:ec2:%s:%s:instance/%s", tostring(ctx.region or "us-east-1"), tostring(ctx.account or "*"), iid)
-  local m = findings.malware_scans(gd, detector, arn)
+  local m = findings.malware_scans(gd, detector, ctx.state.instance_arn)
   ctx.output("snapshot_retention", m.retention)
   if m.retention ~= "RETENTION_WITH_FINDING" then
     ctx.warn("GuardDuty Malware Protection snapshot retention is %s: scans delete their snapshots, so nothing was kept", m.retention)

@@ -419,7 +419,9 @@ local function evaluate(ctx)
     end
     if detector then
       for _, h in ipairs(hosts) do
-        local arn = string.format("arn:aws:ec2:%s:%s:instance/%s", tostring(ctx.region), tostring(ctx.account or "*"), h)
+        -- The cluster ARN carries the partition, region and account the host lives in.
+        local part, region, account = ctx.state.cluster_arn:match("^arn:([^:]+):ecs:([^:]+):(%d+):")
+        local arn = string.format("arn:%s:ec2:%s:%s:instance/%s", part or "aws", region or tostring(ctx.region), account or tostring(ctx.account), h)
         local m = findings.malware_scans(gd, detector, arn)
         scans[#scans + 1] = { instance = h, retention = m.retention, scans = m.scans }
         local last = m.scans[1]

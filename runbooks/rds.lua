@@ -36,6 +36,16 @@ end
 
 local function db_id(ctx) return ctx.state.db or ctx.params.db end
 
+-- RDS refuses a modification while an earlier one is being applied (InvalidDBInstanceState):
+-- wait until the instance is available again, then read it afresh.
+local function ready(ctx, db)
+  if db.DBInstanceStatus == "available" or ctx.dry_run then return db end
+  ctx.log("%s is %s: waiting until it is available", db.DBInstanceIdentifier, tostring(db.DBInstanceStatus))
+  rds():wait("DBInstanceAvailable", { DBInstanceIdentifier = db.DBInstanceIdentifier },
+    { timeout = 3600, delay = ctx.params.poll_interval })
+  return describe(ctx, db.DBInstanceIdentifier)
+end
+
 local function group_ids(db)
   local out = {}
   for _, g in ipairs(db.VpcSecurityGroups or {}) do out[#out + 1] = g.VpcSecurityGroupId end
@@ -146,7 +156,7 @@ end
 
 local function restrict_network(ctx)
   local ec2 = aws.client("ec2")
-  local db = describe(ctx, db_id(ctx))
+  local db = ready(ctx, describe(ctx, db_id(ctx)))
   local vpc = (db.DBSubnetGroup or {}).VpcId
   if not vpc then error(db.DBInstanceIdentifier .. " is not in a VPC: restrict it with its DB security groups by hand", 0) end
   local tags = marks.map(db.TagList)
@@ -238,7 +248,7 @@ local function restrict_user(ctx)
 end
 
 local function rotate(ctx)
-  local db = describe(ctx, db_id(ctx))
+  local db = ready(ctx, describe(ctx, db_id(ctx)))
   local sm = aws.client("secretsmanager")
   local cluster_arn
   if db.DBClusterIdentifier then
@@ -343,6 +353,7 @@ local function recommend(ctx)
     ctx.info("--harden applies IAM authentication, deletion protection and the forensic snapshot")
     return
   end
+  db = ready(ctx, db)
   local mod = {}
   if not db.IAMDatabaseAuthenticationEnabled then mod.EnableIAMDatabaseAuthentication = true end
   if not db.DeletionProtection then mod.DeletionProtection = true end
@@ -383,14 +394,14 @@ return ir.runbook {
   params = {
     db = { pattern = "^[%a][%w-]*$", metavar = "ID", help = "the DB instance identifier (or give --finding)" },
     finding = { type = "file", help = "a GuardDuty RDS finding (raw, EventBridge, SNS, GetFindings or ASFF) naming the instance and user" },
-    db_user = { type = "list", pattern = sql.USER_PATTERN, metavar = "USER", help = "a suspect database user to lock (repeatable; findings add theirs)" },
+    db_user = { type = "list", pattern = "^[%a_][%w_$]*$", metavar = "USER", help = "a suspect database user to lock (findings add theirs)" },
     block_ip = { type = "list", pattern = "^%d+%.%d+%.%d+%.%d+$", metavar = "IPV4", help = "a source address to deny with --isolation-nacl (findings add theirs)" },
     isolation_nacl = { type = "boolean", help = "also add deny entries for the suspect source addresses to the DB subnets' network ACLs" },
     secret_arn = { pattern = "^arn:aws[%w-]*:secretsmanager:", metavar = "ARN",
       help = "a Secrets Manager secret of an admin user: lock the suspect user through the RDS Data API (Aurora with the HTTP endpoint on)" },
     database = { pattern = "^[%w_$-]+$", metavar = "NAME", help = "the database the Data API connects to (default: the cluster's)" },
     master_secret = { metavar = "NAME|ARN", help = "the Secrets Manager secret to store the new master password in (default: irhost/<db>/master)" },
-    user_secret = { type = "list", metavar = "NAME|ARN", help = "a Secrets Manager secret of another suspect user to rotate with RotateSecret (repeatable)" },
+    user_secret = { type = "list", metavar = "NAME|ARN", help = "a Secrets Manager secret of another suspect user to rotate with RotateSecret" },
     since = { default = "24h", metavar = "WHEN", help = "start of the window for events and logs: a duration (90m, 36h, 7d) or an ISO-8601 UTC time" },
     legitimate = { type = "boolean", help = "the activity was legitimate: only capture, review logs and report (no containment)" },
     harden = { type = "boolean", help = "apply the recommended settings: IAM database authentication, deletion protection, a forensic snapshot" },

@@ -67,6 +67,8 @@ local function identify(ctx)
     elseif aws.is_error(err) and (err.status == 403 or err.code == "AccessDenied" or err.code == "Forbidden") then
       error("bucket " .. b .. " exists but this identity may not access it (HTTP 403 from HeadBucket): it belongs to " ..
         "another account, or the credentials lack s3:ListBucket on it", 0)
+    elseif aws.is_error(err) and (err.status == 301 or err.code == "PermanentRedirect") then
+      error("bucket " .. b .. " is in another region than the run's (HTTP 301 from HeadBucket): rerun with --region set to the bucket's region", 0)
     end
     error(err, 0)
   end
@@ -452,15 +454,15 @@ return ir.runbook {
     since = { default = "7d", metavar = "WHEN", help = "start of the activity review: a duration (90m, 36h, 7d) or an ISO-8601 UTC time (CloudTrail keeps 90 days)" },
     account_bpa = { type = "boolean", help = "also turn on all four Block Public Access settings for the whole account (every bucket)" },
     keep_account = { type = "list", pattern = "^%d%d%d%d%d%d%d%d%d%d%d%d$", metavar = "ACCOUNT",
-      help = "an account whose grants in the bucket policy are legitimate and stay (repeatable)" },
+      help = "an account whose grants in the bucket policy are legitimate and stay" },
     authorized_principal = { type = "list", pattern = "^arn:aws[%w-]*:[%w-]+::%d*:.+$", metavar = "ARN",
-      help = "a principal known to be allowed on the bucket (repeatable); its activity is judged authorized" },
+      help = "a principal known to be allowed on the bucket; its activity is judged authorized" },
     responder_arn = { type = "list", pattern = "^arn:aws[%w-]*:iam::%d+:.+$", metavar = "ARN",
       help = "another responders' role exempted from the deny statements (the caller's own role always is)" },
     lockdown = { type = "boolean", help = "also deny every S3 action on the bucket to everyone but the responders' roles" },
     enable_versioning = { type = "boolean", help = "turn versioning on when it is off (overwritten and deleted objects are kept)" },
     require_object_lock = { type = "boolean", help = "fail the versioning step when object lock retention is not on" },
-    evidence_url = { type = "list", metavar = "KEY", help = "hand out a short-lived presigned GET URL for this object (repeatable) instead of opening the bucket" },
+    evidence_url = { type = "list", metavar = "KEY", help = "hand out a short-lived presigned GET URL for this object instead of opening the bucket" },
     url_expires = { type = "integer", default = 900, min = 60, max = 43200, metavar = "SECONDS", help = "lifetime of --evidence-url URLs" },
   },
   validate = function(p)

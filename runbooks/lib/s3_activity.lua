@@ -153,8 +153,9 @@ end
 
 ---------------------------------------------------------------------------- data events
 
--- Does a trail's event selector set record S3 object (data) events for the bucket?
-local function selects(sel, bucket)
+-- Does a trail's event selector set (GetEventSelectors output) record S3 object (data)
+-- events for the bucket?
+function M.selects(sel, bucket)
   for _, s in ipairs(sel.EventSelectors or {}) do
     for _, d in ipairs(s.DataResources or {}) do
       if d.Type == "AWS::S3::Object" then
@@ -194,7 +195,7 @@ function M.data_event_trails(ct, bucket)
       local sok, sel = pcall(ct.GetEventSelectors, ct, { TrailName = t.TrailARN or t.Name })
       if not sok then
         notes[#notes + 1] = "trail " .. tostring(t.Name) .. ": event selectors unreadable: " .. tostring(sel)
-      elseif selects(sel, bucket) then
+      elseif M.selects(sel, bucket) then
         out[#out + 1] = { name = t.Name, bucket = t.S3BucketName, prefix = t.S3KeyPrefix, home_region = t.HomeRegion }
       end
     end

@@ -213,7 +213,7 @@ try:
     tap.check("bridge: the host is not isolated without --isolate-host", groups(after, HOST_ENI) == [ORIGINAL_SG])
 
     out = os.path.join(TMP, "bridge-host")
-    p, rep = run(["--cluster", "prod-cluster", "--task", WORKER, "--ticket", "IR-E2", "--isolate-host", "--stop"], out)
+    p, rep = run(["--cluster", "prod-cluster", "--task", WORKER, "--ticket", "IR-E2", "--isolate-host", "--stop", "--scan"], out)
     after = fake.state()
     tap.check("bridge --isolate-host --stop: exit 0", p.returncode == 0, p.stderr[-2000:])
     gid = group_named(after, "irhost-isolation")[0]["GroupId"] if group_named(after, "irhost-isolation") else None
@@ -225,6 +225,11 @@ try:
     ev_seq = [c["seq"] for c in fake.calls(service="ecs", operation="DescribeTasks")]
     tap.check("bridge --stop: stopped only after its evidence was read", stop_seq and min(ev_seq) < stop_seq[0])
     tap.check("bridge --stop: tasks.json saved", WORKER in (evidence(out, "tasks.json") or ""))
+    scans = json.loads(evidence(out, "malware-scans.json") or "[]")
+    tap.check("bridge --scan: the container instance's Malware Protection state reported",
+              len(scans) == 1 and scans[0]["instance"] == HOST and scans[0]["retention"] == "RETENTION_WITH_FINDING", scans)
+    tap.check("bridge --scan: how to request a scan is a follow-up", "start-malware-scan --resource-arn arn:aws:ec2:us-east-1:111122223333:instance/" + HOST
+              in open(os.path.join(out, "report.md")).read())
 
     # --- --isolate-service: new tasks of the service start in the isolation group
     fresh()

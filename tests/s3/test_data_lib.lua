@@ -10,13 +10,21 @@ local json = {
   array = function(x) return setmetatable(x or {}, cjson.array_mt) end,
 }
 local env = setmetatable({ json = json }, { __index = _G })
+local loaded = {}
 local function load_lib(file)
-  return assert(loadfile(root .. "/runbooks/lib/" .. file .. ".lua", "t", env))()
+  if not loaded[file] then loaded[file] = assert(loadfile(root .. "/runbooks/lib/" .. file .. ".lua", "t", env))() end
+  return loaded[file]
+end
+function env.require(name)
+  local file = assert(name:match("^lib%.([%w_]+)$"), "unexpected require " .. name)
+  return load_lib(file)
 end
 
 local policy = load_lib("s3_policy")
 local sql = load_lib("rds_sql")
 local logs = load_lib("rds_logs")
+local activity = load_lib("s3_activity")
+local authz = load_lib("s3_authz")
 
 local OWNER = "111122223333"
 
@@ -143,5 +151,103 @@ t.eq(n, 2, "lines naming the user or the address are counted")
 t.eq(first[1], "a user=app x", "and the first ones kept")
 t.eq(logs.evidence_name("error/postgresql.log.2026-12-02-00"), "db-logs/error/postgresql.log.2026-12-02-00", "log evidence name")
 t.eq(logs.evidence_name("a/../b c"), "db-logs/a/_/b_c", "no .. and no space in an evidence name")
+
+---------------------------------------------------------------------------- activity
+
+local sel = { EventSelectors = { { DataResources = { { Type = "AWS::S3::Object", Values = { "arn:aws:s3:::b/" } } } } } }
+t.ok(activity.selects(sel, "b"), "a classic selector for the bucket records its data events")
+t.ok(not activity.selects(sel, "bb"), "not for another bucket sharing the prefix")
+t.ok(activity.selects({ EventSelectors = { { DataResources = { { Type = "AWS::S3::Object", Values = { "arn:aws:s3" } } } } } }, "x"),
+  "arn:aws:s3 selects every bucket")
+t.ok(not activity.selects({ EventSelectors = { { DataResources = { { Type = "AWS::Lambda::Function", Values = { "arn:aws:lambda" } } } } } }, "b"),
+  "a Lambda selector records no S3 events")
+local adv = { AdvancedEventSelectors = { { FieldSelectors = {
+  { Field = "eventCategory", Equals = { "Data" } }, { Field = "resources.type", Equals = { "AWS::S3::Object" } },
+  { Field = "resources.ARN", StartsWith = { "arn:aws:s3:::b/" } } } } } }
+t.ok(activity.selects(adv, "b"), "an advanced selector scoped to the bucket")
+t.ok(not activity.selects(adv, "c"), "an advanced selector scoped elsewhere")
+
+local events = {
+  { time = "2026-12-02T10:00:00Z", name = "GetObject", principal = "arn:aws:sts::111122223333:assumed-role/app/i-1", ip = "10.0.0.1", read_only = true },
+  { time = "2026-12-02T09:00:00Z", name = "GetObject", principal = "arn:aws:sts::111122223333:assumed-role/app/i-2", ip = "10.0.0.2", read_only = true },
+  { time = "2026-12-02T11:00:00Z", name = "PutBucketPolicy", username = "ci-deploy", ip = "203.0.113.50", read_only = false },
+  { time = "2026-12-02T12:00:00Z", name = "GetObject", ip = "198.51.100.7", read_only = true },
+}
+local rows = activity.by_principal(events)
+t.eq(#rows, 3, "events grouped by principal (role sessions of one role together)")
+local byp = {}
+for _, r in ipairs(rows) do byp[r.principal] = r end
+local app = byp["arn:aws:iam::111122223333:role/app"]
+t.ok(app and app.total == 2 and #app.ips == 2 and app.first_seen == "2026-12-02T09:00:00Z" and app.last_seen == "2026-12-02T10:00:00Z",
+  "a role's calls, addresses, first and last seen")
+t.ok(byp["user:ci-deploy"] and byp["user:ci-deploy"].writes == 1, "a user without an ARN is kept by name")
+t.ok(byp.anonymous and byp.anonymous.calls[1].value == "GetObject", "an event without identity is anonymous")
+t.ok(activity.markdown(rows, "b", { start_iso = "s", end_iso = "e" }):find("| user:ci-deploy | PutBucketPolicy x1 | 203.0.113.50 x1 |", 1, true),
+  "the markdown table row")
+
+-- Data-event log objects read from a stubbed S3 client: JSON ones parsed, gzip ones listed.
+local record = { Records = {
+  { eventID = "e1", eventTime = "2026-12-02T10:00:00Z", eventName = "GetObject", eventSource = "s3.amazonaws.com",
+    userIdentity = { arn = "arn:aws:iam::444455556666:user/x" }, sourceIPAddress = "203.0.113.9",
+    resources = { { ARN = "arn:aws:s3:::b/secret.csv", type = "AWS::S3::Object" } } },
+  { eventID = "e2", eventTime = "2026-12-02T10:01:00Z", eventName = "GetObject", eventSource = "s3.amazonaws.com",
+    userIdentity = {}, resources = { { ARN = "arn:aws:s3:::other/x" } } },
+} }
+local listed = {}
+local s3stub = {
+  paginate = function(_, op, params)
+    listed[#listed + 1] = params.Prefix
+    local objs = {}
+    if params.Prefix:find("2026/12/02/", 1, true) then
+      objs = { { Key = params.Prefix .. "a.json", Size = 10 }, { Key = params.Prefix .. "b.json.gz", Size = 20 } }
+    end
+    local i = 0
+    t.eq(op, "ListObjectsV2", "log objects are listed with ListObjectsV2")
+    return function() i = i + 1; return objs[i] end
+  end,
+  GetObject = function(_, params)
+    if params.Key:match("%.gz$") then return { Body = "\31\139\8\0rest" } end
+    return { Body = cjson.encode(record) }
+  end,
+}
+local win = { start = 1796169600, finish = 1796169600 + 86400 + 3600 }   -- 2026-12-02T00:00Z to 2026-12-03T01:00Z
+local got, files, notes = activity.data_events(s3stub, { bucket = "trail-bucket", prefix = "org" }, "111122223333", "us-east-1", "b", win)
+t.eq(listed[1], "org/AWSLogs/111122223333/CloudTrail/us-east-1/2026/12/02/", "one day prefix at a time, under the trail prefix")
+t.eq(#listed, 2, "every day of the window")
+t.eq(#files, 2, "both log files listed")
+t.eq(#got, 1, "only the bucket's events kept")
+t.ok(got[1] and got[1].principal == "arn:aws:iam::444455556666:user/x" and got[1].data_event, "a data event in the shared shape")
+t.ok(files[2].compressed and notes[1]:find("gzip", 1, true), "compressed files are reported, not read")
+
+---------------------------------------------------------------------------- authorization
+
+env.aws = { is_error = function(e, code) return type(e) == "table" and (code == nil or e.code == code) end }
+local function iam_stub(user_policies, fail)
+  return {
+    ListUserPolicies = function() if fail then error({ code = "AccessDenied" }) end return { PolicyNames = { "p" } } end,
+    GetUserPolicy = function() return { PolicyDocument = user_policies } end,
+    ListAttachedUserPolicies = function() return { AttachedPolicies = {} } end,
+    ListGroupsForUser = function() return { Groups = {} } end,
+  }
+end
+local facts = { bucket = "b", owner = OWNER, public = true, declared = {},
+  policy = { Statement = { st({ AWS = "arn:aws:iam::444455556666:root" }, { Sid = "Partner", Action = "s3:GetObject" }) } } }
+local allow_get = "%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3AGet%2A%22%2C%22Resource%22%3A%22%2A%22%7D%5D%7D"
+local v = authz.verdict(iam_stub(allow_get), { arn = "arn:aws:iam::111122223333:user/u", actions = { "s3:GetObject" } }, facts)
+t.eq(v.verdict, "authorized", "an own user whose (URL-encoded) inline policy allows the action")
+v = authz.verdict(iam_stub(allow_get), { arn = "arn:aws:iam::111122223333:user/u", actions = { "s3:GetObject", "s3:PutBucketPolicy" } }, facts)
+t.ok(v.verdict == "not authorized" and table.concat(v.reasons, " "):find("s3:PutBucketPolicy", 1, true), "an action its policies do not grant")
+v = authz.verdict(iam_stub(nil, true), { arn = "arn:aws:iam::111122223333:user/u", actions = { "s3:GetObject" } }, facts)
+t.eq(v.verdict, "unknown", "its policies unreadable: unknown")
+v = authz.verdict(iam_stub(), { arn = "arn:aws:iam::444455556666:user/p", actions = { "s3:GetObject" } }, facts)
+t.eq(v.verdict, "authorized", "another account granted by the bucket policy")
+v = authz.verdict(iam_stub(), { arn = "arn:aws:iam::777788889999:user/p", actions = { "s3:GetObject" } }, facts)
+t.eq(v.verdict, "not authorized", "another account the bucket policy does not name")
+v = authz.verdict(iam_stub(), { label = "anonymous", anonymous = true, actions = { "s3:GetObject" } }, facts)
+t.eq(v.verdict, "not authorized", "anonymous access through a public grant")
+local declared = { bucket = "b", owner = OWNER, declared = { ["arn:aws:iam::777788889999:user/p"] = true } }
+t.eq(authz.verdict(iam_stub(), { arn = "arn:aws:iam::777788889999:user/p", actions = { "s3:GetObject" } }, declared).verdict,
+  "authorized", "--authorized-principal wins")
+t.eq(authz.verdict(iam_stub(), { label = "key:AKIA", actions = {} }, facts).verdict, "unknown", "no ARN: unknown")
 
 os.exit(t.done())

@@ -212,6 +212,21 @@ try:
               not fake.calls(service="s3", operation="PutBucketPolicy") and not fake.calls(service="s3", operation="PutPublicAccessBlock"))
     tap.check("resume: ownership enforced after the resume", b.get("OwnershipControls") == "BucketOwnerEnforced")
 
+    # --- --account-bpa: the account-level block too (s3control, account id in the host prefix)
+    fresh()
+    out = os.path.join(TMP, "account")
+    p, rep = run(["--bucket", PUBLIC, "--ticket", "IR-S7", "--account-bpa"], out)
+    acct = (fake.state().get("s3control") or {}).get("account_public_access_block")
+    tap.check("--account-bpa: exit 0", p.returncode == 0, p.stderr)
+    tap.check("--account-bpa: all four settings on for the account",
+              acct == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                       "RestrictPublicBuckets": True}, acct)
+    put = fake.calls(service="s3control", operation="PutPublicAccessBlock")
+    tap.check("--account-bpa: for the caller's account", put and put[0]["params"].get("AccountId") == "111122223333", put)
+    before_acct = os.path.join(out, "evidence", "bucket-settings-before.json")
+    tap.check("--account-bpa: the account's previous setting saved first",
+              os.path.exists(before_acct) and "account_public_access_block" in open(before_acct).read())
+
     # --- throttling on half the calls: the same final state
     fresh()
     fake.fault(service="*", kind="throttle", count=-1, every=2)
