@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "awscall.h"
+#include "endpoints.h"
 #include "ipc.h"
 #include "modpath.h"
 #include "progress.h"
@@ -96,7 +97,14 @@ static struct irh_kv *on_declare(struct broker *b, const struct irh_kv *req)
     if (!json) return error_kv("invalid", "DECLARE without json");
     if (b->aws && irh_awscall_declare(b->aws, json, len, err, sizeof err) != 0) return error_kv("invalid", err);
     struct irh_kv *kv = irh_kv_new();
-    if (kv) irh_kv_adds(kv, "ok", "1");
+    if (!kv) return NULL;
+    irh_kv_adds(kv, "ok", "1");
+    /* The runner cannot read the environment or config files: tell it the run's region
+     * for its report, from what is set locally only (an unknown region is no error here;
+     * the first AWS call resolves it fully, IMDS included). */
+    char region[64];
+    if (irh_region_resolve_local(b->opt->region, b->opt->profile, region, sizeof region, err, sizeof err) == 0)
+        irh_kv_adds(kv, "region", region);
     return kv;
 }
 
@@ -108,8 +116,10 @@ static struct irh_kv *on_evidence(struct broker *b, const struct irh_kv *req)
     if (!name || !content) return error_kv("invalid", "EVIDENCE needs name and content");
     if (!b->rd) return error_kv("invalid", "evidence is kept only when a runbook runs");
     char sha[65], rel[512], err[512];
+    errno = 0;
+    /* "exists" apart from other refusals: a resumed run saves its copy under another name. */
     if (irh_rundir_evidence(b->rd, name, content, len, sha, rel, sizeof rel, err, sizeof err) != 0)
-        return error_kv("refused", err);
+        return error_kv(errno == EEXIST ? "exists" : "refused", err);
     struct irh_kv *kv = irh_kv_new();
     if (kv) {
         irh_kv_adds(kv, "sha256", sha);
@@ -456,8 +466,10 @@ static void finish_run(struct broker *b, int code, double t0)
         fflush(stdout);
         free(report);
     }
-    /* A usage error is one line (plus its hint): no summary after it. */
-    if (code != 2) irh_progress_summary(&b->prog, code, now_s() - t0, irh_rundir_path(b->rd));
+    /* A usage error is one line (plus its hint): no summary after it, and no directory of
+     * its own left in ./irhost-runs (--json already printed the report). */
+    if (code == 2) irh_rundir_discard_unused(b->rd);
+    else irh_progress_summary(&b->prog, code, now_s() - t0, irh_rundir_path(b->rd));
 }
 
 /* Reads every file of the task (NULL with a message on the first that cannot be read). */

@@ -66,7 +66,7 @@ void irh_cli_usage(FILE *f)
 "  --resume DIR              continue an earlier run in DIR, skipping finished steps\n"
 "  --json                    print report.json on stdout (nothing else goes there)\n"
 "  --quiet | --verbose       less / more progress on stderr\n"
-"  --timeout SECONDS         wall-clock limit (default 900)\n"
+"  --timeout SECONDS         wall-clock limit (default 900; check, policy, test: 60)\n"
 "  --memory-limit MB         Lua memory limit (default 256)\n"
 "  --max-instructions N      Lua instruction limit (default: none)\n"
 "  --max-calls N             AWS calls per run (default 10000)\n"
@@ -258,6 +258,10 @@ static int only_files(const struct irh_cli *cli, int until, const char *cmd, cha
     return 0;
 }
 
+/* check, policy and test run only a main chunk (and stubbed tests): one that loops must not
+ * hold a CI job for the run's 15 minutes. */
+#define CHECK_TIMEOUT_S 60
+
 static void defaults(struct irh_options *opt)
 {
     memset(opt, 0, sizeof *opt);
@@ -277,7 +281,7 @@ int irh_cli_parse(int argc, char **argv, struct irh_cli *cli, char *err, size_t 
     cli->opt.args = calloc((size_t)argc + 1, sizeof(char *));
     if (!cli->opt.args) { snprintf(err, errlen, "out of memory"); return -1; }
     const char *command = NULL;
-    int want_help = 0, want_version = 0, options_done = 0, command_literal = 0;
+    int want_help = 0, want_version = 0, options_done = 0, command_literal = 0, timeout_given = 0;
     int dashdash = argc;   /* opt.args from this index on came after `--` */
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
@@ -300,6 +304,7 @@ int irh_cli_parse(int argc, char **argv, struct irh_cli *cli, char *err, size_t 
                     if (i + 1 >= argc) { snprintf(err, errlen, "--%s needs a value (see irhost help)", o->name); return -1; }
                     v = argv[++i];
                 }
+                if (o->off == OFF(timeout_s)) timeout_given = 1;
                 if (set_value(&cli->opt, o, v, err, errlen) != 0) {
                     size_t n = strlen(err);
                     snprintf(err + n, errlen - n, " (see irhost help)");
@@ -333,6 +338,8 @@ int irh_cli_parse(int argc, char **argv, struct irh_cli *cli, char *err, size_t 
         return 0;
     }
     if (strcmp(command, "version") == 0) { cli->cmd = IRH_CMD_VERSION; return 0; }
+    if (!timeout_given && (strcmp(command, "check") == 0 || strcmp(command, "policy") == 0 || strcmp(command, "test") == 0))
+        cli->opt.timeout_s = CHECK_TIMEOUT_S;
     if (strcmp(command, "help") == 0) { cli->cmd = IRH_CMD_HELP; return 0; }
     if (strcmp(command, "check") == 0 || strcmp(command, "test") == 0) {
         int is_check = command[0] == 'c';

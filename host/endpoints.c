@@ -290,8 +290,10 @@ static int take_region(const char *v, const char *from, char *out, size_t outlen
     return 0;
 }
 
-int irh_region_resolve(const char *cli_region, const char *profile, char *out, size_t outlen,
-                       char *err, size_t errlen)
+/* The offline part of the chain; *cfgpath gets the config file's path when no source
+ * sets a region (return 1), for the message. */
+static int region_local(const char *cli_region, const char *profile, char *out, size_t outlen,
+                        char *cfgpath, size_t cfglen, char *err, size_t errlen)
 {
     if (errlen) err[0] = '\0';
     if (cli_region && *cli_region) return take_region(cli_region, "--region", out, outlen, err, errlen);
@@ -300,8 +302,6 @@ int irh_region_resolve(const char *cli_region, const char *profile, char *out, s
         const char *v = getenv(vars[i]);
         if (v && *v) return take_region(v, vars[i], out, outlen, err, errlen);
     }
-    if (!profile || !*profile) profile = getenv("AWS_PROFILE");
-    if (!profile || !*profile) profile = "default";
     struct irh_awsconfig *c = irh_awsconfig_load(err, errlen);
     if (!c) return -1;
     const char *v = irh_awsconfig_get(c, profile, "region");
@@ -315,9 +315,36 @@ int irh_region_resolve(const char *cli_region, const char *profile, char *out, s
         irh_awsconfig_free(c);
         return rc;
     }
-    char cfgpath[512];
-    snprintf(cfgpath, sizeof cfgpath, "%s", irh_awsconfig_path(c, IRH_CFG_CONFIG));
+    snprintf(cfgpath, cfglen, "%s", irh_awsconfig_path(c, IRH_CFG_CONFIG));
     irh_awsconfig_free(c);
+    return 1;
+}
+
+static const char *profile_name(const char *profile)
+{
+    if (!profile || !*profile) profile = getenv("AWS_PROFILE");
+    return profile && *profile ? profile : "default";
+}
+
+int irh_region_resolve_local(const char *cli_region, const char *profile, char *out, size_t outlen,
+                             char *err, size_t errlen)
+{
+    char cfgpath[512];
+    profile = profile_name(profile);
+    int rc = region_local(cli_region, profile, out, outlen, cfgpath, sizeof cfgpath, err, errlen);
+    if (rc == 1 && errlen)
+        snprintf(err, errlen, "no AWS region set: use --region, set AWS_REGION or AWS_DEFAULT_REGION, or add "
+                 "'region = ...' to profile '%s' in %s", profile, cfgpath);
+    return rc;
+}
+
+int irh_region_resolve(const char *cli_region, const char *profile, char *out, size_t outlen,
+                       char *err, size_t errlen)
+{
+    char cfgpath[512];
+    profile = profile_name(profile);
+    int rc = region_local(cli_region, profile, out, outlen, cfgpath, sizeof cfgpath, err, errlen);
+    if (rc <= 0) return rc;
     char ierr[300] = "disabled by AWS_EC2_METADATA_DISABLED";
     if (!irh_imds_disabled() && irh_imds_region(out, outlen, ierr, sizeof ierr) == 0) return 0;
     if (errlen)

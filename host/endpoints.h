@@ -7,6 +7,10 @@
  * Writes it to out; returns 0, or -1 with err naming where a region can be set. */
 int irh_region_resolve(const char *cli_region, const char *profile, char *out, size_t outlen,
                        char *err, size_t errlen);
+/* The same chain without IMDS (never the network): 0 with the region in out; 1 when no
+ * source sets one (err says where one can be set); -1 with err on a bad value. */
+int irh_region_resolve_local(const char *cli_region, const char *profile, char *out, size_t outlen,
+                             char *err, size_t errlen);
 
 struct irh_endpoint {
     char url[512];               /* scheme://host[:port][/base path], no trailing slash */

@@ -438,8 +438,24 @@ void irh_luaenv_push(lua_State *L, const char *from)
     lua_pop(L, 1);   /* builtins */
 }
 
+/* irhost.sandbox.env() -> a fresh runbook environment, for trusted code that builds one of
+ * its own (ir.testing) and must hand its runbooks the same guards. */
+static int sandbox_env(lua_State *L)
+{
+    irh_luaenv_push(L, NULL);
+    return 1;
+}
+
+static int open_sandbox(lua_State *L)
+{
+    static const luaL_Reg fns[] = {{"env", sandbox_env}, {NULL, NULL}};
+    luaL_newlib(L, fns);
+    return 1;
+}
+
 void irh_luaenv_harden(lua_State *L)
 {
+    irh_register_cmodule(L, "irhost.sandbox", open_sandbox);
     lua_pushnil(L); lua_setglobal(L, "dofile");
     lua_pushnil(L); lua_setglobal(L, "loadfile");
     lua_getglobal(L, "string");

@@ -8,7 +8,8 @@
 
 /* Hardens the trusted globals of a fresh state whose libraries are open: removes dofile,
  * loadfile and string.dump, trims os to time/clock/date/difftime, makes load text-only
- * and locks the string metatable. */
+ * and locks the string metatable. Registers `irhost.sandbox` for trusted Lua: env()
+ * returns a fresh environment as irh_luaenv_push builds it (guards included). */
 void irh_luaenv_harden(lua_State *L);
 /* Pushes a new sandbox environment table for the runbook file `from` (its require asks
  * the broker for modules next to that file; NULL: next to the run's runbook). */

@@ -31,6 +31,9 @@ struct irh_rundir {
     size_t nev, evcap;
     long open_index;              /* the step started and not ended (0: none) */
     char open_name[256];
+    int made_default;             /* this run made its directory under ./irhost-runs */
+    int made_parent;              /* ... and ./irhost-runs itself */
+    int logged;                   /* run.log got a line */
 };
 
 /* ---------------------------------------------------------------- JSON helpers */
@@ -169,7 +172,7 @@ static int mkdir_p(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-static char *default_dir(const char *runbook_file, char *err, size_t errlen)
+static char *default_dir(const char *runbook_file, int *made_parent, char *err, size_t errlen)
 {
     const char *base = strrchr(runbook_file, '/');
     base = base ? base + 1 : runbook_file;
@@ -186,7 +189,8 @@ static char *default_dir(const char *runbook_file, char *err, size_t errlen)
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
-    if (mkdir("irhost-runs", 0700) != 0 && errno != EEXIST) {
+    if (mkdir("irhost-runs", 0700) == 0) *made_parent = 1;
+    else if (errno != EEXIST) {
         snprintf(err, errlen, "cannot create ./irhost-runs: %s (use --out DIR)", strerror(errno));
         return NULL;
     }
@@ -303,8 +307,9 @@ struct irh_rundir *irh_rundir_open(const struct irh_options *opt, char *err, siz
         if (mkdir_p(opt->out_dir, err, errlen) != 0) goto fail;
         d->path = strdup(opt->out_dir);
     } else {
-        d->path = default_dir(opt->runbook_file, err, errlen);
+        d->path = default_dir(opt->runbook_file, &d->made_parent, err, errlen);
         if (!d->path) goto fail;
+        d->made_default = 1;
     }
     if (!d->path) { snprintf(err, errlen, "out of memory"); goto fail; }
     size_t pl = strlen(d->path);
@@ -348,6 +353,7 @@ void irh_rundir_log(struct irh_rundir *d, const char *level, const char *text)
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
     fprintf(d->log, "%s %s %s\n", ts, level, text);
     fflush(d->log);
+    d->logged = 1;
 }
 
 /* ---------------------------------------------------------------- evidence */
@@ -407,7 +413,12 @@ int irh_rundir_evidence(struct irh_rundir *d, const char *name, const void *cont
     }
     int fd = openat(cur, s, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        if (errno == EEXIST) { snprintf(err, errlen, "evidence/%s already exists (evidence is never overwritten)", name); close(cur); return -1; }
+        if (errno == EEXIST) {
+            snprintf(err, errlen, "evidence/%s already exists (evidence is never overwritten)", name);
+            close(cur);
+            errno = EEXIST;
+            return -1;
+        }
         goto syserr;
     }
     int bad = write_all(fd, content, len) != 0 || fsync(fd) != 0;
@@ -581,6 +592,26 @@ int irh_rundir_finish(struct irh_rundir *d, int exit_code, const char *runner_st
     if (report) *report = text;
     else free(text);
     return rc;
+}
+
+/* Whether the audit log is absent or empty: no AWS call was attempted. */
+static int audit_empty(int dirfd)
+{
+    struct stat st;
+    if (fstatat(dirfd, "audit.jsonl", &st, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT;
+    return S_ISREG(st.st_mode) && st.st_size == 0;
+}
+
+int irh_rundir_discard_unused(struct irh_rundir *d)
+{
+    if (!d || !d->made_default || d->logged || d->nev || !audit_empty(d->dirfd)) return 0;
+    /* evidence/ first: it is empty unless something wrote there, and then all stays. */
+    if (unlinkat(d->dirfd, "evidence", AT_REMOVEDIR) != 0 && errno != ENOENT) return 0;
+    static const char *const files[] = { "audit.jsonl", "run.log", "report.json", "report.md" };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) unlinkat(d->dirfd, files[i], 0);
+    if (rmdir(d->path) != 0) return 0;
+    if (d->made_parent) rmdir("irhost-runs");   /* only if empty: another run may be in it */
+    return 1;
 }
 
 void irh_rundir_free(struct irh_rundir *d)

@@ -29,7 +29,8 @@ const char *irh_rundir_resume_json(const struct irh_rundir *d);
 int irh_rundir_event(struct irh_rundir *d, const char *json, size_t len,
                      struct irh_event_info *info, char *err, size_t errlen);
 /* Stores evidence/<name> (0600, never overwritten), appends to SHA256SUMS; fills the
- * hex digest and the path relative to the run directory. Returns 0 or -1 (err). */
+ * hex digest and the path relative to the run directory. Returns 0 or -1 (err; errno is
+ * EEXIST when the name is already taken). */
 int irh_rundir_evidence(struct irh_rundir *d, const char *name, const void *content, size_t len,
                         char sha256_hex[65], char *relpath, size_t relpathlen, char *err, size_t errlen);
 /* Appends a line to run.log. */
@@ -39,6 +40,11 @@ void irh_rundir_log(struct irh_rundir *d, const char *level, const char *text);
  * report.json text (caller frees). Returns 0 or -1 (err). */
 int irh_rundir_finish(struct irh_rundir *d, int exit_code, const char *runner_status, const char *reason,
                       const struct irh_awscall_stats *stats, char **report, char *err, size_t errlen);
+/* After a usage error (exit 2): removes the directory this run made under ./irhost-runs
+ * (and ./irhost-runs if this run made it and it is empty) when nothing but the report was
+ * written there: no evidence, no log line, no AWS call. --out and --resume directories
+ * are always kept. Returns 1 when removed, 0 when kept. */
+int irh_rundir_discard_unused(struct irh_rundir *d);
 /* Frees d (the files stay). NULL is fine. */
 void irh_rundir_free(struct irh_rundir *d);
 

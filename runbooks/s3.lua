@@ -296,16 +296,39 @@ local function remove_grants(ctx)
   local doc, text = read_policy(b)
   if text and not doc then error("the bucket policy of " .. b .. " is not valid JSON; fix it by hand", 0) end
   local split = policy.strip(doc or { Version = "2012-10-17", Statement = {} }, ctx.account, keep)
+  -- What an earlier run denied stays denied (a rerun with another --since may not see the
+  -- same activity), and whoever it exempted stays exempt: lifting either is a human's call.
+  local prev_suspects, prev_exempt = policy.deny_parts(split.ours[policy.DENY_SID_PREFIX .. "Suspects"])
+  local _, prev_lock_exempt = policy.deny_parts(split.ours[policy.DENY_SID_PREFIX .. "AllButResponders"])
   local exempt = exempt_arns(ctx)
+  do
+    local seen = {}
+    for _, a in ipairs(exempt) do seen[a] = true end
+    for _, list in ipairs({ prev_exempt, prev_lock_exempt }) do
+      for _, a in ipairs(list) do if not seen[a] then seen[a] = true; exempt[#exempt + 1] = a end end
+    end
+  end
   local denies = {}
   local suspects = {}
-  for _, a in ipairs(ctx.state.suspects or {}) do
+  local wanted, seen_s = {}, {}
+  for _, list in ipairs({ ctx.state.suspects or {}, prev_suspects }) do
+    for _, a in ipairs(list) do if not seen_s[a] then seen_s[a] = true; wanted[#wanted + 1] = a end end
+  end
+  local now_suspected = {}
+  for _, a in ipairs(ctx.state.suspects or {}) do now_suspected[a] = true end
+  for _, a in ipairs(prev_suspects) do
+    if not now_suspected[a] then
+      ctx.info("%s stays denied (an earlier run denied it; remove it from statement %sSuspects by hand to lift that)", a, policy.DENY_SID_PREFIX)
+    end
+  end
+  for _, a in ipairs(wanted) do
     local is_responder = false
     for _, e in ipairs(exempt) do if e == a then is_responder = true end end
     if is_responder then ctx.warn("%s is the responders' own identity: not denied", a) else suspects[#suspects + 1] = a end
   end
   if #suspects > 0 then denies[#denies + 1] = policy.deny_statement("Suspects", b, suspects, exempt) end
-  if ctx.params.lockdown then denies[#denies + 1] = policy.deny_statement("AllButResponders", b, "*", exempt) end
+  local lockdown = ctx.params.lockdown or split.ours[policy.DENY_SID_PREFIX .. "AllButResponders"] ~= nil
+  if lockdown then denies[#denies + 1] = policy.deny_statement("AllButResponders", b, "*", exempt) end
   for _, d in ipairs(denies) do table.insert(split.doc.Statement, d) end
   for _, r in ipairs(split.restricted) do
     ctx.info("kept statement %s: open to everyone but pinned by a condition (%s)", tostring(r.Sid or "(no Sid)"), json.encode(r.Condition))

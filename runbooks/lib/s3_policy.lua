@@ -68,15 +68,17 @@ function M.classify(s, owner, keep)
   return cross and "cross-account" or "own"
 end
 
--- Splits a policy: {kept = doc without public and cross-account statements, removed = {...},
--- restricted = {...}}. Statements this runbook added before are dropped too (re-added fresh).
+-- Splits a policy: {doc = the policy without public and cross-account statements, removed =
+-- {{class, statement}...}, restricted = {...}, ours = {[Sid] = statement}}. Deny statements
+-- this runbook added before are taken out too (ours), for the caller to merge and add back.
 function M.strip(doc, owner, keep)
-  local kept, removed, restricted = {}, {}, {}
+  local kept, removed, restricted, ours_by_sid = {}, {}, {}, {}
   for _, s in ipairs(list(doc and doc.Statement)) do
     local c = M.classify(s, owner, keep)
     local ours = type(s.Sid) == "string" and s.Sid:sub(1, #M.DENY_SID_PREFIX) == M.DENY_SID_PREFIX
     if ours then
-      c = "ours"   -- from an earlier run: the caller adds them again, fresh
+      c = "ours"
+      ours_by_sid[s.Sid] = s
     end
     if c == "public" or c == "cross-account" then
       removed[#removed + 1] = { class = c, statement = s }
@@ -89,7 +91,7 @@ function M.strip(doc, owner, keep)
   for k, v in pairs(doc or {}) do out[k] = v end
   out.Version = out.Version or "2012-10-17"
   out.Statement = kept
-  return { doc = out, removed = removed, restricted = restricted }
+  return { doc = out, removed = removed, restricted = restricted, ours = ours_by_sid }
 end
 
 -- A Deny of every S3 action on the bucket for the given principals (or everyone when
@@ -123,6 +125,14 @@ function M.split_acl(grants, owner_id)
     if class then removed[#removed + 1] = { class = class, grant = g } else kept[#kept + 1] = g end
   end
   return kept, removed
+end
+
+-- The principals and exempted ARNs of a deny statement this runbook wrote.
+function M.deny_parts(s)
+  if not s then return {}, {} end
+  local principals_list = s.Principal == "*" and {} or list(type(s.Principal) == "table" and s.Principal.AWS or nil)
+  local exempt = list(s.Condition and s.Condition.ArnNotLike and s.Condition.ArnNotLike["aws:PrincipalArn"] or nil)
+  return principals_list, exempt
 end
 
 -- A canonical text of a decoded document (keys sorted, a single item equal to a one-item

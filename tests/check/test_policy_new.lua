@@ -158,6 +158,35 @@ code, out, err = run_policy("broken.lua", read(root .. "/tests/check/corpus/03-p
 ok(code == 2 and out == "" and err:find("broken.lua:9:15:", 1, true) and err:find("irhost check", 1, true),
   "policy on an invalid runbook: exit 2, the first problem, and a pointer to check", err)
 
+-- Literal permissions but another field taken from a module (a pattern): the source alone
+-- is not enough, the declaration the sandbox evaluated fills it in.
+local partly = [[
+local names = require("lib.names")
+local ec2 = aws.client("ec2")
+return ir.runbook {
+  name = "partly-literal", description = "a pattern from a module",
+  params = { id = { required = true, pattern = names.INSTANCE, help = "instance" } },
+  permissions = { "ec2:DescribeInstances" },
+  steps = { { name = "Describe", run = function(ctx) ec2:DescribeInstances{ InstanceIds = { ctx.params.id } } end } },
+}
+]]
+local partly_decl = { name = "partly-literal", description = "a pattern from a module",
+  params = { id = { required = true, pattern = "^i%-%x+$", help = "instance" } },
+  permissions = { "ec2:DescribeInstances" },
+  steps = { { name = "Describe", run = function() end } } }
+local partly_loader = function(name)
+  if name == "lib.names" then return 'return { INSTANCE = "^i%-%x+$" }', "lib/names.lua" end
+end
+code, out, err = run_policy("partly.lua", partly, { load_module = partly_loader })
+ok(code == 2 and err:find("not literal enough", 1, true), "without the sandbox's declaration a field from a module is not readable", err)
+code, out, err = run_policy("partly.lua", partly, { load_module = partly_loader, declaration = partly_decl })
+doc = code == 0 and json.decode(out)
+ok(doc and invalid(doc) == nil and doc.Statement[1].Action[1] == "ec2:DescribeInstances",
+  "literal permissions + a pattern from a module: the sandbox's declaration completes it", err)
+code, out, err = run_policy("partly.lua", partly, { load_module = partly_loader, declaration = partly_decl,
+  resources = true, args = { "--id", "nope" } })
+ok(code == 2 and err:find("id", 1, true), "the pattern from the sandbox's declaration validates --resources values", err)
+
 -- irhost new.
 local files = scaffold.files("web-compromise")
 ok(files and #files == 2 and files[1].path == "web-compromise.lua" and files[2].path == "tests/web-compromise_test.lua",

@@ -7,7 +7,7 @@ local crypto = require("irhost.crypto")
 local F = {}
 
 -- opts: the host.options() table; answers: {confirm = "yes"|"no"|"notty", files = {path = text},
--- declare_error = text, evidence_error = text}
+-- declare_error = text, evidence_error = text, existing = {[evidence name] = true} (saved by an earlier attempt)}
 function F.host(opts, answers)
   answers = answers or {}
   local h = { events = {}, logs = {}, outputs = {}, requests = {}, calls = {}, evidence = {}, declared = nil }
@@ -33,6 +33,10 @@ function F.host(opts, answers)
       return { error = "refused", message = "not a file named on the command line" }
     elseif kind == "evidence" then
       if answers.evidence_error then return { error = answers.evidence_error } end
+      -- Like the run directory: a name is never written twice (also across attempts).
+      if h.evidence[fields.name] or (answers.existing or {})[fields.name] then
+        return { error = "exists", message = "evidence/" .. fields.name .. " already exists (evidence is never overwritten)" }
+      end
       local sum = crypto.hex(crypto.sha256(fields.content))
       h.evidence[fields.name] = fields.content
       return { sha256 = sum, path = "evidence/" .. fields.name, size = tostring(#fields.content) }

@@ -83,6 +83,11 @@ t.eq(d.Resource[1] .. " " .. d.Resource[2], "arn:aws:s3:::b arn:aws:s3:::b/*", "
 t.eq(d.Condition.ArnNotLike["aws:PrincipalArn"][1], "arn:aws:iam::111122223333:role/ir", "the responders are exempt")
 t.eq(d.Sid, "irhostDenySuspects", "its Sid marks it as irhost's")
 t.eq(policy.deny_statement("All", "b", "*", {}).Principal, "*", "a lockdown denies everyone")
+t.eq(split.ours.irhostDenySuspects.Effect, "Deny", "an earlier run's deny statement is handed back")
+local dp, de = policy.deny_parts(d)
+t.ok(dp[1] == "arn:aws:iam::111122223333:user/x" and de[1] == "arn:aws:iam::111122223333:role/ir", "a deny's principals and exemptions")
+local lp, le = policy.deny_parts(policy.deny_statement("All", "b", "*", { "arn:aws:iam::1:role/r" }))
+t.ok(#lp == 0 and le[1] == "arn:aws:iam::1:role/r", "a lockdown names no principal")
 
 t.ok(policy.canonical({ a = { 1 }, b = "x" }) == policy.canonical({ b = "x", a = 1 }),
   "canonical form ignores key order and one-item lists")

@@ -151,6 +151,13 @@ try:
     p, rep = run(["--bucket", PUBLIC, "--ticket", "IR-S1"], os.path.join(TMP, "public-again"))
     tap.check("rerun: exit 0", p.returncode == 0, p.stderr)
     tap.check("rerun: no mutating call", s3_mutations() == [], [c["operation"] for c in s3_mutations()])
+    p, rep = run(["--bucket", PUBLIC, "--ticket", "IR-S1", "--authorized-principal", SUSPECT], os.path.join(TMP, "public-later"))
+    deny = [s for s in statements(bucket(fake.state(), PUBLIC)) if s.get("Effect") == "Deny"]
+    v = json.load(open(os.path.join(TMP, "public-later", "evidence", "authorization.json")))
+    tap.check("rerun judging the principal authorized: judged so", [x["verdict"] for x in v if x["principal"] == SUSPECT] == ["authorized"], v)
+    tap.check("rerun judging the principal authorized: the earlier deny (and its exemption) kept, and said",
+              p.returncode == 0 and len(deny) == 1 and SUSPECT in json.dumps(deny[0]["Principal"])
+              and RESPONDER in json.dumps(deny[0]["Condition"]) and "stays denied" in p.stderr, (p.stderr, deny))
 
     # --- cross-account grants, bucket from a GuardDuty finding (GetFindings form), versioning
     before = fresh()

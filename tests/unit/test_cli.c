@@ -72,6 +72,21 @@ int main(void)
     CHECK(parse(&c, err, sizeof err, ARGV("describe", "rb.lua")) == 0 && c.cmd == IRH_CMD_DESCRIBE &&
           strcmp(c.opt.runbook_file, "rb.lua") == 0 && c.opt.nargs == 0, "describe RUNBOOK");
     irh_cli_free(&c);
+    /* check, policy and test only inspect: a looping main chunk gets 60 s, not a run's 900. */
+    CHECK(parse(&c, err, sizeof err, ARGV("rb.lua")) == 0 && c.opt.timeout_s == 900, "a run: 900 s by default");
+    irh_cli_free(&c);
+    CHECK(parse(&c, err, sizeof err, ARGV("check", "a.lua")) == 0 && c.opt.timeout_s == 60, "check: 60 s by default");
+    irh_cli_free(&c);
+    CHECK(parse(&c, err, sizeof err, ARGV("policy", "rb.lua")) == 0 && c.opt.timeout_s == 60, "policy: 60 s by default");
+    irh_cli_free(&c);
+    CHECK(parse(&c, err, sizeof err, ARGV("test", "a_test.lua")) == 0 && c.opt.timeout_s == 60, "test: 60 s by default");
+    irh_cli_free(&c);
+    CHECK(parse(&c, err, sizeof err, ARGV("--timeout", "300", "check", "a.lua")) == 0 && c.opt.timeout_s == 300,
+          "check --timeout before the command overrides the 60 s");
+    irh_cli_free(&c);
+    CHECK(parse(&c, err, sizeof err, ARGV("test", "a_test.lua", "--timeout=5")) == 0 && c.opt.timeout_s == 5,
+          "test --timeout=5 overrides the 60 s");
+    irh_cli_free(&c);
     CHECK(parse(&c, err, sizeof err, ARGV("version")) == 0 && c.cmd == IRH_CMD_VERSION, "version");
     irh_cli_free(&c);
     CHECK(parse(&c, err, sizeof err, ARGV("--version")) == 0 && c.cmd == IRH_CMD_VERSION, "--version");

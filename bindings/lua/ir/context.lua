@@ -18,7 +18,7 @@ local function fmt(...)
   return table.concat(parts, " ")
 end
 
--- run: {host, aws, params, state, dry_run, ticket, run_id, region, yes, interactive,
+-- run: {host, aws, params, state, dry_run, ticket, run_id, region, yes, interactive, resumed,
 --       evidence (ir.evidence store), followup(text), log(level, text)}
 -- rec: the step record {name, changes, outputs, notes}.
 function M.new(run, rec)
@@ -83,11 +83,16 @@ end
 function M.evidence_store(run, current_rec)
   return evidence.new({
     host = run.host, aws = run.aws, bucket = run.params.evidence_bucket,
-    ticket = run.ticket, run_id = run.run_id,
+    ticket = run.ticket, run_id = run.run_id, resumed = run.resumed,
     note = function(text)
       local rec = current_rec()
       if rec then rec.notes[#rec.notes + 1] = "warning: " .. text end
       run.log("warn", text)
+    end,
+    info = function(text)
+      local rec = current_rec()
+      if rec then rec.notes[#rec.notes + 1] = text end
+      run.log("info", text)
     end,
     on_save = function(r)
       local rec = current_rec()

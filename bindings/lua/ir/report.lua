@@ -238,10 +238,11 @@ end
 local function evidence_section(lines, record, r)
   local list = record.evidence
   if type(list) ~= "table" or #list == 0 then return end
-  local uploads = {}
+  local uploads, copies = {}, {}
   for _, key in ipairs(r.order) do
     for _, e in ipairs(r.steps[key].evidence or {}) do
       if type(e) == "table" and e.name and e.s3 then uploads[e.name] = e.s3 end
+      if type(e) == "table" and e.name and type(e.copy_of) == "string" then copies[e.name] = e.copy_of end
     end
   end
   lines[#lines + 1] = "## Evidence"
@@ -259,7 +260,9 @@ local function evidence_section(lines, record, r)
       elseif up.planned then copy = copy .. " (planned)"
       else copy = copy .. (up.version_id and (" version " .. up.version_id) or "") .. (up.etag and (" etag " .. up.etag) or "") end
     end
-    lines[#lines + 1] = "| " .. cell(e.name) .. " | `" .. cell(e.sha256) .. "` | " .. cell(e.size) .. " | " .. cell(copy) .. " |"
+    local file = e.name
+    if copies[e.name] then file = file .. " (saved on resume; " .. copies[e.name] .. " is the earlier attempt's)" end
+    lines[#lines + 1] = "| " .. cell(file) .. " | `" .. cell(e.sha256) .. "` | " .. cell(e.size) .. " | " .. cell(copy) .. " |"
   end
   lines[#lines + 1] = ""
 end

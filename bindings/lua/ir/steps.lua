@@ -71,6 +71,8 @@ function M.run(d, env)
     host = host, aws = aws, params = env.values, state = {}, dry_run = opts.dry_run and true or false,
     ticket = env.values.ticket, run_id = opts.run_id, region = region, yes = opts.yes and true or false,
     log = log,
+    -- --resume, even when no step finished: the earlier attempt may still have saved evidence.
+    resumed = type(opts.resume) == "table",
   }
   run.followup = function(text) emit({ type = "followup", text = text }) end
   run.evidence = context.evidence_store(run, function() return current end)

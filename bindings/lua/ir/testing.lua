@@ -157,6 +157,12 @@ local function readonly(t, name)
     error(name .. " is read-only", 2) end, __metatable = false })
 end
 
+-- The runner's own sandbox (host/luaenv.c) builds environments with the guards Lua 5.4.4
+-- needs (setmetatable without __gc/__mode, getmetatable, collectgarbage, nested
+-- coroutine.close); irhost-lua, a trusted test interpreter, has no such module.
+local has_sandbox, host_sandbox = pcall(require, "irhost.sandbox")
+local guarded = { "setmetatable", "getmetatable", "collectgarbage", "coroutine" }
+
 -- A fresh environment like the runner's sandbox (host/luaenv.c): the allow-listed globals,
 -- copies of the libraries, read-only ir/aws/json, require of modules next to `file`.
 local function new_env(file, load_file, on_print)
@@ -169,6 +175,10 @@ local function new_env(file, load_file, on_print)
     for k, v in pairs(_G[lib]) do copy[k] = v end
     copy.dump = nil
     env[lib] = copy
+  end
+  if has_sandbox then
+    local real = host_sandbox.env()
+    for _, k in ipairs(guarded) do env[k] = real[k] end
   end
   env.os = { time = os.time, clock = os.clock, date = os.date, difftime = os.difftime }
   env.ir = readonly(require("ir"), "ir")

@@ -122,18 +122,21 @@ function M.analyze(path, source, opts)
       if module == nil then module = ("/" .. path):find("/lib/") ~= nil end
       scope.analyze(block, diag)
       local info = declaration.read(block, diag, { module = module })
-      if not info.permissions and opts.declaration then
-        -- Built at run time: take the list the sandbox evaluated, placed at the field.
-        local n = require("ir.decl").validate(opts.declaration)
+      -- Whatever the source builds at run time (a permissions list or any other field
+      -- taken from a module), the declaration the sandbox evaluated fills in.
+      local n
+      if opts.declaration and not (info.permissions and info.normalized) then
+        n = require("ir.decl").validate(opts.declaration)
+      end
+      if not info.permissions and n then
+        -- The list the sandbox evaluated, placed at the field.
         local at = info.permissions_at or info.call or { line = 1, col = 1 }
-        if n then
-          info.permissions = {}
-          for i, p in ipairs(n.permissions) do
-            info.permissions[i] = { action = p, line = at.line, col = at.col }
-          end
-          info.normalized = info.normalized or n
+        info.permissions = {}
+        for i, p in ipairs(n.permissions) do
+          info.permissions[i] = { action = p, line = at.line, col = at.col }
         end
       end
+      info.normalized = info.normalized or n or nil
       local function new_diag(p) return setmetatable({ file = p, list = {}, seen = {} }, Diag) end
       local modules, complete = load_modules(block, path, opts, new_diag)
       local units = { { block = block, diag = diag } }
