@@ -14,7 +14,6 @@ local facts = require("lib.ec2_facts")
 local ssm_lib = require("lib.container_ssm")
 local scripts = require("lib.container_scripts")
 local findings = require("lib.container_findings")
-local save = require("lib.container_evidence").save
 
 local TAG_ISOLATED = "irhost:isolated-containers"   -- on the host: keys of the containers this runbook isolated
 
@@ -66,7 +65,7 @@ local function identify(ctx)
       error("--finding: the " .. tostring(f.type) .. " finding names no container on an EC2 instance " ..
         "(a GuardDuty Runtime Monitoring finding has both); give --instance and --container", 0)
     end
-    save(ctx, "finding.json", f.raw)
+    ctx.evidence:save("finding.json", f.raw)
     ctx.info("from finding %s (%s, severity %s): container %s (%s) on %s", tostring(f.id), tostring(f.type),
       tostring(f.severity), f.container.id, tostring(f.container.image), f.instance.id)
     iid = iid or f.instance.id
@@ -75,7 +74,7 @@ local function identify(ctx)
   end
   local ec2, ssm = aws.client("ec2"), aws.client("ssm")
   local inst, res = facts.describe(ec2, iid, ctx.region)
-  save(ctx, "instance.json", inst)
+  ctx.evidence:save("instance.json", inst)
   local region = ctx.region or (inst.Placement and inst.Placement.AvailabilityZone or ""):match("^(.-%d)%l*$")
   local part = region and (region:match("^cn%-") and "aws-cn" or region:match("^us%-gov%-") and "aws-us-gov") or "aws"
   ctx.output("instance_arn", string.format("arn:%s:ec2:%s:%s:instance/%s", part, tostring(region), tostring(res.OwnerId or ctx.account), iid))
@@ -84,13 +83,13 @@ local function identify(ctx)
     error("instance " .. iid .. " is " .. tostring(state) .. ": its containers are not running; use runbooks/ec2.lua for the instance", 0)
   end
   local managed = ssm_lib.managed(ssm, ctx, iid)
-  save(ctx, "ssm-instance.json", managed)
+  ctx.evidence:save("ssm-instance.json", managed)
   ctx.output("instance_id", iid)
 
   local inv = ssm_lib.run(ssm, ctx, iid, scripts.list(), "list containers")
   local key = (ref:match("^%x+$") and ref:sub(1, 12):lower()) or ref:gsub("[^%w_.-]", "_")
   if inv then
-    save(ctx, "host-containers.txt", inv.stdout)
+    ctx.evidence:save("host-containers.txt", inv.stdout)
     local id, line = find_container(inv.stdout, ref)
     if not id then
       local ids = {}
@@ -123,7 +122,7 @@ local function isolate(ctx)
   local lines = scripts.isolate(key, c)
   local inv = ssm_lib.run(ssm, ctx, iid, lines, "isolate container " .. key)
   relay(ctx, inv)
-  save(ctx, "container-isolation.json", {
+  ctx.evidence:save("container-isolation.json", {
     instance = iid, container = c, firewall_chain = scripts.chain(key), host_state = scripts.STATE_DIR .. "/" .. key,
     commands = lines, command_id = inv and inv.command_id or json.null, output = inv and inv.stdout or json.null,
     undo = scripts.release(key, c) })
@@ -161,7 +160,7 @@ local function evaluate(ctx)
     if col.cid then
       local inv = ssm_lib.wait(ssm, ctx, iid, col.cid)
       if inv.status == "Success" then
-        save(ctx, col.file, inv.stdout)
+        ctx.evidence:save(col.file, inv.stdout)
         saved[#saved + 1] = col.file
         if inv.truncated then
           ctx.warn("%s: SSM returns only the first %d characters through the API%s", col.file, ssm_lib.API_OUTPUT_LIMIT,
@@ -187,7 +186,7 @@ local function evaluate(ctx)
       local id = cd and cd.Id
       return id == nil or tostring(id):sub(1, 12):lower() == key or tostring(c):sub(1, #tostring(id)) == tostring(id)
     end)
-    save(ctx, "guardduty-findings.json", raw)
+    ctx.evidence:save("guardduty-findings.json", raw)
     for _, f in ipairs(raw) do
       local s = findings.summary(f)
       list[#list + 1] = s
@@ -248,7 +247,7 @@ local function stop(ctx)
     ctx.warn("GuardDuty has no malware scan of %s with a kept snapshot", iid)
     ctx.followup("Snapshot the EBS volumes of " .. iid .. " (runbooks/ec2.lua) before the host changes further")
   end
-  save(ctx, "malware-protection-snapshots.json", { retention = m.retention, snapshots = located })
+  ctx.evidence:save("malware-protection-snapshots.json", { retention = m.retention, snapshots = located })
   ctx.output("malware_snapshots", located)
 end
 

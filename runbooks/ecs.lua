@@ -12,7 +12,6 @@ local marks = require("lib.marks")
 local isolation = require("lib.isolation")
 local tasks_lib = require("lib.ecs_tasks")
 local findings = require("lib.container_findings")
-local save = require("lib.container_evidence").save
 
 local MAX_PROTECTION_MINUTES = 2880   -- ECS's limit for UpdateTaskProtection
 
@@ -37,7 +36,7 @@ local function identify(ctx)
         or ("the runbook for its resource kind (" .. tostring(f.kind) .. ")")
       error("--finding: the " .. tostring(f.type) .. " finding names no ECS cluster; use " .. hint, 0)
     end
-    save(ctx, "finding.json", f.raw)
+    ctx.evidence:save("finding.json", f.raw)
     ctx.info("from finding %s (%s, severity %s)", tostring(f.id), tostring(f.type), tostring(f.severity))
     cluster_ref = cluster_ref or f.ecs.cluster_arn or f.ecs.cluster_name
     if #refs == 0 and not p.service then
@@ -52,7 +51,7 @@ local function identify(ctx)
 
   local ecs = aws.client("ecs")
   local cluster = tasks_lib.cluster(ecs, cluster_ref, ctx.region)
-  save(ctx, "cluster.json", cluster)
+  ctx.evidence:save("cluster.json", cluster)
   local carn = cluster.clusterArn
   if p.service then
     local arns = tasks_lib.service_tasks(ecs, carn, p.service, ctx.region)
@@ -60,7 +59,7 @@ local function identify(ctx)
   end
   refs = tasks_lib.unique(refs)
   local tasks = tasks_lib.describe_tasks(ecs, carn, refs)
-  save(ctx, "tasks.json", tasks)
+  ctx.evidence:save("tasks.json", tasks)
 
   local defs, def_arns = {}, {}
   for _, t in ipairs(tasks) do def_arns[#def_arns + 1] = t.taskDefinitionArn end
@@ -68,7 +67,7 @@ local function identify(ctx)
     local r = ecs:DescribeTaskDefinition{ taskDefinition = arn, include = { "TAGS" } }
     defs[arn] = r.taskDefinition
   end
-  save(ctx, "task-definitions.json", defs)
+  ctx.evidence:save("task-definitions.json", defs)
 
   local svc_names, ci_arns = {}, {}
   for _, t in ipairs(tasks) do
@@ -76,9 +75,9 @@ local function identify(ctx)
     ci_arns[#ci_arns + 1] = t.containerInstanceArn
   end
   local services = tasks_lib.services(ecs, carn, tasks_lib.unique(svc_names))
-  if next(services) then save(ctx, "services.json", services) end
+  if next(services) then ctx.evidence:save("services.json", services) end
   local cis = tasks_lib.container_instances(ecs, carn, tasks_lib.unique(ci_arns))
-  if next(cis) then save(ctx, "container-instances.json", cis) end
+  if next(cis) then ctx.evidence:save("container-instances.json", cis) end
 
   local eni_ids = {}
   for _, t in ipairs(tasks) do local e = tasks_lib.eni(t); if e then eni_ids[#eni_ids + 1] = e.id end end
@@ -86,11 +85,11 @@ local function identify(ctx)
   if #eni_ids > 0 then
     local ec2 = aws.client("ec2")
     enis = ec2:DescribeNetworkInterfaces{ NetworkInterfaceIds = eni_ids }.NetworkInterfaces or {}
-    save(ctx, "network-interfaces.json", enis)
+    ctx.evidence:save("network-interfaces.json", enis)
     local gids = {}
     for _, n in ipairs(enis) do for _, g in ipairs(n.Groups or {}) do gids[#gids + 1] = g.GroupId end end
     gids = tasks_lib.unique(gids)
-    if #gids > 0 then save(ctx, "security-groups.json", ec2:DescribeSecurityGroups{ GroupIds = gids }.SecurityGroups or {}) end
+    if #gids > 0 then ctx.evidence:save("security-groups.json", ec2:DescribeSecurityGroups{ GroupIds = gids }.SecurityGroups or {}) end
   end
   local eni_by_id = {}
   for _, n in ipairs(enis) do eni_by_id[n.NetworkInterfaceId] = n end
@@ -121,7 +120,7 @@ local function identify(ctx)
       s.service and (" of service " .. s.service) or " (standalone)",
       s.ec2_instance and (" on container instance " .. s.ec2_instance) or "")
   end
-  save(ctx, "images.json", images)
+  ctx.evidence:save("images.json", images)
   ctx.output("cluster_arn", carn)
   ctx.output("tasks", summary)
   ctx.output("images", images)
@@ -321,7 +320,7 @@ local function isolate(ctx)
   if #states > 0 then
     local original = {}
     for _, st in ipairs(states) do original[st.id] = st.original end
-    save(ctx, "original-security-groups.json", original)
+    ctx.evidence:save("original-security-groups.json", original)
   end
   local names = {}
   for _, t in ipairs(tasks_of(ctx)) do names[#names + 1] = t.service end
@@ -391,7 +390,7 @@ local function evaluate(ctx)
     if #hosts > 0 then
       for _, f in ipairs(findings.find(gd, detector, { ["resource.instanceDetails.instanceId"] = { Eq = hosts } })) do raw[#raw + 1] = f end
     end
-    save(ctx, "guardduty-findings.json", raw)
+    ctx.evidence:save("guardduty-findings.json", raw)
     for _, f in ipairs(raw) do
       local s = findings.summary(f)
       list[#list + 1] = s
@@ -431,7 +430,7 @@ local function evaluate(ctx)
         ctx.followup("Request an on-demand GuardDuty malware scan of container instance " .. h ..
           ": aws guardduty start-malware-scan --resource-arn " .. arn)
       end
-      save(ctx, "malware-scans.json", scans)
+      ctx.evidence:save("malware-scans.json", scans)
     end
     ctx.output("malware_scans", scans)
   end

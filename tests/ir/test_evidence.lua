@@ -78,7 +78,7 @@ T.case("resumed run: other refusals are not turned into copies", function()
 end)
 
 T.case("resumed run with --evidence-bucket: the copy is uploaded under its own key", function()
-  local h, a = setup({ resume = { done = {} }, args = { "--instance", "i-1", "--ticket", "IR-1", "--evidence-bucket", "ev" } },
+  local h, a = setup({ resume = { done = {} }, args = { "--instance", "i-1", "--ticket", "IR-1", "--evidence-bucket", "ir-evidence" } },
     { existing = { ["a.txt"] = true } }, { ["s3:PutObject"] = { VersionId = "v2" } }, { ["s3:PutObject"] = true })
   local name
   T.eq(ir.main(book(function(ctx) local _; _, name = ctx.evidence:save("a.txt", "x") end), { host = h, aws = a }), 0, "exit 0")
@@ -108,6 +108,22 @@ T.case("copies from an attempt in the same second take the next folder", functio
   local name
   T.eq(ir.main(book(function(ctx) local _; _, name = ctx.evidence:save("a.txt", "x") end), { host = h, aws = a }), 0, "exit 0")
   T.like(name, "^resumed%-%d+T%d+Z%-2/a%.txt$", "the -2 folder")
+end)
+
+T.case("report.md marks a resumed copy next to the earlier file", function()
+  local sha = string.rep("b", 64)
+  local md = require("ir.report").markdown({ version = 1, exit = 0, runner = { status = "exited", reason = "" },
+    evidence = { { name = "a.txt", sha256 = sha, size = 1 }, { name = "resumed-20261203T101500Z/a.txt", sha256 = sha, size = 2 } },
+    events = {
+      { type = "run_start", runbook = "t", file = "t.lua", steps = { "save" }, params = {} },
+      { type = "step_start", index = 1, name = "save" },
+      { type = "step_end", index = 1, name = "save", status = "done", evidence = {
+        { name = "resumed-20261203T101500Z/a.txt", sha256 = sha, size = 2, copy_of = "a.txt" } } },
+      { type = "run_end", status = "succeeded", exit = 0 },
+    } })
+  T.has(md, "| a.txt | `" .. sha .. "` | 1 |", "the earlier attempt's file")
+  T.has(md, "| resumed-20261203T101500Z/a.txt (saved on resume; a.txt is the earlier attempt's) | `" .. sha .. "` | 2 |",
+    "the copy, saying what it stands next to")
 end)
 
 return T.done()
