@@ -261,6 +261,13 @@ def _from_xml(shape, node):
             children.setdefault(_tag(c), []).append(c)
         for mname, mshape in shape.members.items():
             key = mshape.serialization.get("name", mname)
+            if mshape.serialization.get("xmlAttribute"):
+                # `xsi:type` arrives namespaced ({uri}type): match the local name.
+                local = key.rsplit(":", 1)[-1]
+                for aname, aval in node.attrib.items():
+                    if _tag_name(aname) == local:
+                        out[mname] = _scalar(mshape, aval)
+                continue
             if mshape.type_name == "list" and mshape.serialization.get("flattened"):
                 key = mshape.member.serialization.get("name", key)
                 if key in children:
@@ -281,7 +288,11 @@ def _from_xml(shape, node):
 
 
 def _tag(node):
-    return node.tag.rsplit("}", 1)[-1]
+    return _tag_name(node.tag)
+
+
+def _tag_name(name):
+    return name.rsplit("}", 1)[-1]
 
 
 def _from_rest(service, op, shape, req, proto):

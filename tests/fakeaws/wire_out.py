@@ -23,11 +23,15 @@ S3_ROOTS = {
     "GetObjectAclOutput": "AccessControlPolicy",
     "GetBucketVersioningOutput": "VersioningConfiguration",
     "GetBucketTaggingOutput": "Tagging",
-    "GetBucketLocationOutput": "LocationConstraint",
     "GetBucketLoggingOutput": "BucketLoggingStatus",
     "GetBucketEncryptionOutput": "ServerSideEncryptionConfiguration",
     "ListObjectVersionsOutput": "ListVersionsResult",
 }
+# S3 answers these with a bare root element whose text is the output's one member, not a
+# structure (SDKs parse them with a customization): output shape -> that member.
+# GetBucketLocation: <LocationConstraint xmlns=...>eu-west-1</LocationConstraint>, empty
+# for us-east-1.
+S3_TEXT_ROOTS = {"GetBucketLocationOutput": "LocationConstraint"}
 THROTTLE = {"ec2": ("RequestLimitExceeded", 503), "query": ("Throttling", 400),
             "json": ("ThrottlingException", 400), "rest-json": ("TooManyRequestsException", 429),
             "rest-xml": ("SlowDown", 503)}
@@ -231,6 +235,12 @@ def _rest(service, op, result, rid, proto):
             body = _xml_bytes(root)
         else:
             body = json.dumps(_json_value(pshape, value)).encode()
+    elif proto == "rest-xml" and out.name in S3_TEXT_ROOTS:
+        member = S3_TEXT_ROOTS[out.name]
+        root = ET.Element(member, xmlns=S3_NS)
+        if result.get(member):
+            root.text = _text(out.members[member], result[member])
+        body = _xml_bytes(root)
     elif body_members:
         if proto == "rest-xml":
             root = ET.Element(S3_ROOTS.get(out.name, out.serialization.get("name", out.name)), xmlns=S3_NS)

@@ -1,13 +1,12 @@
 """s3 bucket security settings beyond s3.py: policy status (is the policy
 public?), deleting the public access block and ownership controls, object lock,
 tagging, access logging and default encryption: what the S3 runbook
-saves before it secures a bucket and reports after.
+saves before it secures a bucket and reports after; and the bucket's region.
 
 State on each bucket: `Tags` (TagSet), `Logging` (LoggingEnabled), `ObjectLock`
-(ObjectLockConfiguration), `Encryption` (ServerSideEncryptionConfiguration).
-
-Not served: GetBucketLocation, whose answer is a bare <LocationConstraint>region</...>
-root that the generic rest-xml serializer (wire_out.py) cannot produce yet."""
+(ObjectLockConfiguration), `Encryption` (ServerSideEncryptionConfiguration), `Region`
+(s3.py). GetBucketLocation's answer is a bare <LocationConstraint>region</...> root,
+empty for us-east-1 (wire_out.S3_TEXT_ROOTS)."""
 import json
 
 from ..errors import AwsError
@@ -129,7 +128,14 @@ def get_bucket_encryption(ctx, p):
     return {"ServerSideEncryptionConfiguration": conf}
 
 
+def get_bucket_location(ctx, p):
+    # Answered from any region's endpoint, as AWS does: it is how a client finds the region.
+    region = _bucket(ctx, p["Bucket"]).get("Region") or "us-east-1"
+    return {"LocationConstraint": "" if region == "us-east-1" else region}
+
+
 OPERATIONS = {
+    "GetBucketLocation": get_bucket_location,
     "GetBucketPolicyStatus": get_bucket_policy_status, "DeletePublicAccessBlock": delete_public_access_block,
     "DeleteBucketOwnershipControls": delete_bucket_ownership_controls,
     "GetObjectLockConfiguration": get_object_lock_configuration,
