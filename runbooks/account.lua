@@ -22,7 +22,7 @@ local function err_text(e)
   return tostring(e)
 end
 
-local function win(ctx) return window.window(ctx.params.since) end
+local win = window.of
 
 local function excluded(ctx)
   local set = {}
@@ -267,12 +267,7 @@ local function resource_rows(ctx)
   local w = win(ctx)
   local regions = ctx.state.regions or trail.regions(ctx)
   local events = ctx.state.trail_events
-  if not events then
-    local n, failed, total
-    events, n, failed, total = trail.lookup(regions, { { "ReadOnly", "false" } }, w)
-    for _, x in ipairs(n) do ctx.warn("%s", x) end
-    if failed == total then error("no CloudTrail lookup succeeded (" .. tostring(n[1]) .. ")", 0) end
-  end
+  if not events then events = trail.lookup_or_fail(ctx, regions, { { "ReadOnly", "false" } }, w) end
   local rows = trail.resources(events)
   local recent, notes = recent_resources(ctx, regions, w)
   for _, n in ipairs(notes) do ctx.warn("not inventoried: %s", n) end
@@ -303,19 +298,13 @@ local function delete_unauthorized(ctx)
   end)
 end
 
-local function verify_account(ctx)
-  account.verify(ctx, win(ctx), ctx.state.caller)
-end
-
 ---------------------------------------------------------------------------- declaration
 
-local permissions = {
+local permissions = account.permissions({
   "iam:ListUsers", "iam:ListAccessKeys", "iam:GetLoginProfile", "iam:ListMFADevices", "iam:ListRoles",
   "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:UpdateLoginProfile", "iam:DeleteLoginProfile",
   "ec2:DescribeRegions", "ec2:DescribeKeyPairs", "ec2:DeleteKeyPair", "ec2:DescribeInstances", "lambda:ListFunctions",
-}
-for _, p in ipairs(account.PERMISSIONS) do permissions[#permissions + 1] = p end
-for _, p in ipairs(cleanup.PERMISSIONS) do permissions[#permissions + 1] = p end
+})
 
 local function flag(name, why) return function(ctx) return ctx.params[name], why end end
 
@@ -328,20 +317,12 @@ return ir.runbook {
     exclude_user = { type = "list", pattern = "^[%w+=,.@_-]+$", metavar = "U1,U2",
       help = "responders' IAM users to leave alone (the identity running irhost is always excluded)" },
     regions = { type = "list", metavar = "R1,R2", help = "regions for key pairs and the reviews (default: every enabled region)" },
-    since = { default = window.DEFAULT, metavar = "DURATION|TIME",
-      help = "start of the review window: 90m, 36h, 7d, 2w or an ISO-8601 UTC time (CloudTrail keeps 90 days)" },
+    since = window.PARAM,
     delete_keys = { type = "boolean", help = "delete the access keys after deactivating them" },
     disable_console = { type = "boolean", help = "delete console passwords (login profiles) instead of forcing a reset" },
-    delete_unauthorized = { type = "file", help = "delete the resources listed in FILE (lines copied from evidence/unauthorized-candidates.txt of a review)" },
+    delete_unauthorized = cleanup.PARAM,
   },
-  validate = function(p)
-    local ok, err = window.start(p.since)
-    if not ok then return err end
-    if p.delete_unauthorized then
-      local m, derr = cleanup.parse(p.delete_unauthorized.content)
-      if not m then return "--delete-unauthorized: " .. derr end
-    end
-  end,
+  validate = function(p) return window.validate(p) or cleanup.validate(p) end,
   permissions = permissions,
   rates = { iam = 10 },
   steps = {
@@ -357,8 +338,8 @@ return ir.runbook {
     { name = "Review CloudTrail", run = cloudtrail, continue_on_error = true },
     { name = "Review resources", run = resources, continue_on_error = true },
     { name = "Delete unauthorized resources", run = delete_unauthorized, destructive = true, continue_on_error = true,
-      when = flag("delete_unauthorized", "only with --delete-unauthorized FILE") },
-    { name = "Verify account information", run = verify_account, continue_on_error = true },
+      when = cleanup.when },
+    { name = "Verify account information", run = account.step, continue_on_error = true },
   },
   followups = {
     "Revoke temporary credentials too: run runbooks/iam-role.lua for each role the attacker may have assumed",

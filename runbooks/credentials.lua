@@ -24,7 +24,7 @@ local function err_text(e)
 end
 
 local function user_of(ctx) return ctx.state.user end
-local function win(ctx) return window.window(ctx.params.since) end
+local win = window.of
 
 -- The finding's access key details, checked: returns {key, user, type} or nil, message
 -- naming the field that is missing (a usage error: exit 2).
@@ -359,13 +359,9 @@ local function cloudtrail(ctx)
 end
 
 local function events_of(ctx)
-  if ctx.state.trail_events then return ctx.state.trail_events end
-  -- Resumed after the review: read the events again rather than trust a stale copy.
-  local events, notes, failed, total = trail.lookup(ctx.state.regions or trail.regions(ctx), lookups_of(ctx), win(ctx))
-  for _, n in ipairs(notes) do ctx.warn("%s", n) end
-  if failed == total then error("no CloudTrail lookup succeeded (" .. tostring(notes[1]) .. ")", 0) end
-  ctx.state.trail_events = events
-  return events
+  return trail.events(ctx, function()
+    return trail.lookup_or_fail(ctx, ctx.state.regions or trail.regions(ctx), lookups_of(ctx), win(ctx))
+  end)
 end
 
 local function resources(ctx)
@@ -376,15 +372,11 @@ local function delete_unauthorized(ctx)
   cleanup.step(ctx, ctx.state.resource_rows or trail.resources(events_of(ctx)))
 end
 
-local function verify_account(ctx)
-  account.verify(ctx, win(ctx), ctx.state.caller)
-end
-
 ---------------------------------------------------------------------------- declaration
 
 local function flag(name, why) return function(ctx) return ctx.params[name], why end end
 
-local permissions = {
+local permissions = account.permissions({
   "iam:GetUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:ListGroupsForUser",
   "iam:ListAttachedUserPolicies", "iam:ListUserPolicies", "iam:GetUserPolicy", "iam:GetLoginProfile",
   "iam:ListMFADevices", "iam:ListSSHPublicKeys", "iam:ListSigningCertificates",
@@ -392,9 +384,7 @@ local permissions = {
   "iam:DeactivateMFADevice", "iam:UpdateSSHPublicKey", "iam:UpdateSigningCertificate", "iam:PutUserPolicy",
   "guardduty:ListDetectors", "guardduty:ListFindings", "guardduty:GetFindings",
   "secretsmanager:CreateSecret", "ec2:DescribeRegions",
-}
-for _, p in ipairs(account.PERMISSIONS) do permissions[#permissions + 1] = p end
-for _, p in ipairs(cleanup.PERMISSIONS) do permissions[#permissions + 1] = p end
+})
 
 return ir.runbook {
   name = "credentials-compromise",
@@ -405,28 +395,24 @@ return ir.runbook {
     access_key_id = { pattern = "^[%w]+$", metavar = "KEYID", help = "the exposed access key (its user is looked up)" },
     user = { pattern = "^[%w+=,.@_-]+$", metavar = "NAME", help = "the IAM user (without --access-key-id every active key is treated as exposed)" },
     finding = { type = "file", help = "a GuardDuty IAMUser finding (raw, EventBridge, SNS, GetFindings or ASFF) naming the user and key" },
-    since = { default = window.DEFAULT, metavar = "DURATION|TIME",
-      help = "start of the review window: 90m, 36h, 7d, 2w or an ISO-8601 UTC time (CloudTrail keeps 90 days)" },
+    since = window.PARAM,
     regions = { type = "list", metavar = "R1,R2", help = "regions to review (default: every enabled region)" },
     delete_key = { type = "boolean", help = "delete the exposed key once it is deactivated and its evidence saved" },
     create_replacement = { type = "boolean", help = "create a new access key and store it in Secrets Manager (only the secret's ARN is reported)" },
     secret_name = { pattern = "^[%w/_+=.@-]+$", metavar = "NAME", help = "the Secrets Manager name for the replacement key (default irhost/<ticket>/<user>/access-key)" },
-    delete_unauthorized = { type = "file", help = "delete the resources listed in FILE (lines copied from evidence/unauthorized-candidates.txt of a review)" },
+    delete_unauthorized = cleanup.PARAM,
   },
   validate = function(p)
     if not p.access_key_id and not p.user and not p.finding then
       return "give --access-key-id KEYID, --user NAME or --finding FILE"
     end
-    local ok, err = window.start(p.since)
-    if not ok then return err end
+    local err = window.validate(p)
+    if err then return err end
     if p.finding then
       local f, ferr = finding_principal(p.finding)
       if not f then return ferr end
     end
-    if p.delete_unauthorized then
-      local m, derr = cleanup.parse(p.delete_unauthorized.content)
-      if not m then return "--delete-unauthorized: " .. derr end
-    end
+    return cleanup.validate(p)
   end,
   permissions = permissions,
   rates = { iam = 10 },
@@ -445,8 +431,8 @@ return ir.runbook {
     { name = "Review CloudTrail", run = cloudtrail, continue_on_error = true },
     { name = "Review resources", run = resources, continue_on_error = true },
     { name = "Delete unauthorized resources", run = delete_unauthorized, destructive = true, continue_on_error = true,
-      when = flag("delete_unauthorized", "only with --delete-unauthorized FILE") },
-    { name = "Verify account information", run = verify_account, continue_on_error = true },
+      when = cleanup.when },
+    { name = "Verify account information", run = account.step, continue_on_error = true },
   },
   followups = {
     function(ctx)

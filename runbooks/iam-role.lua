@@ -23,7 +23,7 @@ local function err_text(e)
   return tostring(e)
 end
 
-local function win(ctx) return window.window(ctx.params.since) end
+local win = window.of
 local function role_name(ctx) return ctx.params.role end
 
 local function read_role(iam, name)
@@ -171,9 +171,7 @@ end
 local function collect_events(ctx, regions)
   local w = win(ctx)
   local arn = ctx.state.role_arn
-  local first, notes, failed, total = trail.lookup(regions, { { "ResourceName", arn }, { "ResourceName", role_name(ctx) } }, w)
-  for _, n in ipairs(notes) do ctx.warn("%s", n) end
-  if failed == total then error("no CloudTrail lookup succeeded (" .. tostring(notes[1]) .. "); the review was not done", 0) end
+  local first = trail.lookup_or_fail(ctx, regions, { { "ResourceName", arn }, { "ResourceName", role_name(ctx) } }, w)
   local sessions = sessions_of(first)
   if #sessions > MAX_SESSIONS then
     ctx.warn("%d sessions of %s in the window: the events of the newest %d are reviewed", #sessions, role_name(ctx), MAX_SESSIONS)
@@ -207,21 +205,11 @@ local function cloudtrail(ctx)
     ctx.info("session %s (%s) issued %s to %s from %s", tostring(s.session), s.key, tostring(s.time), tostring(s.by), tostring(s.ip))
   end
   ctx.output("sessions", #sessions)
-  evidence.save(ctx, "cloudtrail-events.json", { window = { start = w.start_iso, finish = w.end_iso }, regions = regions,
-    role = ctx.state.role_arn, events = events })
-  local s = trail.summary(events)
-  evidence.save(ctx, "cloudtrail-summary.md", trail.summary_markdown(s, "CloudTrail summary: role " .. role_name(ctx)))
-  for _, line in ipairs(trail.summary_lines(s)) do ctx.info("%s", line) end
-  if w.clipped then ctx.warn("CloudTrail keeps 90 days of event history: the review starts at %s", w.start_iso) end
-  ctx.output("cloudtrail", { events = s.total, writes = s.writes, errors = s.errors, first_seen = s.first_seen or json.null,
-    last_seen = s.last_seen or json.null, source_ips = #s.source_ips, regions = #s.regions })
+  trail.record(ctx, events, w, "role " .. role_name(ctx), { regions = regions, role = ctx.state.role_arn })
 end
 
 local function events_of(ctx)
-  if not ctx.state.trail_events then
-    ctx.state.trail_events = collect_events(ctx, ctx.state.regions or trail.regions(ctx))
-  end
-  return ctx.state.trail_events
+  return trail.events(ctx, function() return (collect_events(ctx, ctx.state.regions or trail.regions(ctx))) end)
 end
 
 local function resources(ctx)
@@ -232,19 +220,13 @@ local function delete_unauthorized(ctx)
   cleanup.step(ctx, ctx.state.resource_rows or trail.resources(events_of(ctx)))
 end
 
-local function verify_account(ctx)
-  account.verify(ctx, win(ctx), ctx.state.caller)
-end
-
 ---------------------------------------------------------------------------- declaration
 
-local permissions = {
+local permissions = account.permissions({
   "iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
   "iam:ListInstanceProfilesForRole", "iam:PutRolePolicy", "iam:ListSAMLProviders", "iam:ListOpenIDConnectProviders",
   "iam:UpdateAssumeRolePolicy", "ec2:DescribeRegions",
-}
-for _, p in ipairs(account.PERMISSIONS) do permissions[#permissions + 1] = p end
-for _, p in ipairs(cleanup.PERMISSIONS) do permissions[#permissions + 1] = p end
+})
 
 return ir.runbook {
   name = "iam-role-compromise",
@@ -253,20 +235,12 @@ return ir.runbook {
     "and the resources they touched, and check the account's contacts and root MFA",
   params = {
     role = { required = true, pattern = "^[%w+=,.@_-]+$", metavar = "NAME", help = "the role's name" },
-    since = { default = window.DEFAULT, metavar = "DURATION|TIME",
-      help = "start of the review window: 90m, 36h, 7d, 2w or an ISO-8601 UTC time (CloudTrail keeps 90 days)" },
+    since = window.PARAM,
     regions = { type = "list", metavar = "R1,R2", help = "regions to review (default: every enabled region)" },
     restrict_trust = { type = "boolean", help = "replace the trust policy by one that denies SAML and OIDC federation (the original is saved as evidence)" },
-    delete_unauthorized = { type = "file", help = "delete the resources listed in FILE (lines copied from evidence/unauthorized-candidates.txt of a review)" },
+    delete_unauthorized = cleanup.PARAM,
   },
-  validate = function(p)
-    local ok, err = window.start(p.since)
-    if not ok then return err end
-    if p.delete_unauthorized then
-      local m, derr = cleanup.parse(p.delete_unauthorized.content)
-      if not m then return "--delete-unauthorized: " .. derr end
-    end
-  end,
+  validate = function(p) return window.validate(p) or cleanup.validate(p) end,
   permissions = permissions,
   rates = { iam = 10 },
   steps = {
@@ -279,8 +253,8 @@ return ir.runbook {
     { name = "Review CloudTrail", run = cloudtrail, continue_on_error = true },
     { name = "Review resources", run = resources, continue_on_error = true },
     { name = "Delete unauthorized resources", run = delete_unauthorized, destructive = true, continue_on_error = true,
-      when = function(ctx) return ctx.params.delete_unauthorized ~= nil, "only with --delete-unauthorized FILE" end },
-    { name = "Verify account information", run = verify_account, continue_on_error = true },
+      when = cleanup.when },
+    { name = "Verify account information", run = account.step, continue_on_error = true },
   },
   followups = {
     function(ctx)

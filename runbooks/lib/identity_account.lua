@@ -3,6 +3,8 @@
 -- saved as evidence, and the CloudTrail events that changed any of them in the window.
 local trail = require("lib.identity_trail")
 local evidence = require("lib.identity_evidence")
+local window = require("lib.identity_window")
+local cleanup = require("lib.identity_cleanup")
 
 local M = {}
 
@@ -22,6 +24,16 @@ M.PERMISSIONS = {
   "account:GetContactInformation", "account:GetAlternateContact", "iam:ListAccountAliases",
   "iam:GetAccountSummary", "cloudtrail:LookupEvents",
 }
+
+-- A runbook's own permissions plus what every identity runbook needs: this check and the
+-- --delete-unauthorized cleanup.
+function M.permissions(own)
+  local out = {}
+  for _, list in ipairs({ own, M.PERMISSIONS, cleanup.PERMISSIONS }) do
+    for _, p in ipairs(list) do out[#out + 1] = p end
+  end
+  return out
+end
 
 local function try(f)
   local ok, r = pcall(f)
@@ -100,6 +112,12 @@ function M.verify(ctx, win, caller)
       "confirm each with the account owner and restore what an attacker changed")
   end
   return info
+end
+
+-- The "Verify account information" step: the check over the run's window, leaving out
+-- the caller the first step recorded.
+function M.step(ctx)
+  M.verify(ctx, window.of(ctx), ctx.state.caller)
 end
 
 return M

@@ -32,6 +32,13 @@ local DELETE = {
   end,
 }
 
+-- The --delete-unauthorized param every identity runbook declares.
+M.PARAM = { type = "file",
+  help = "delete the resources listed in FILE (lines copied from evidence/unauthorized-candidates.txt of a review)" }
+
+-- The step's `when`: it runs only when the operator gave the list.
+function M.when(ctx) return ctx.params.delete_unauthorized ~= nil, "only with --delete-unauthorized FILE" end
+
 -- The marked lines of a list file: {key = true}, or nil, message.
 function M.parse(content)
   local marked, n = {}, 0
@@ -80,6 +87,13 @@ function M.run(ctx, rows, marked, protect)
     end
   end
   return failures
+end
+
+-- For a runbook's validate: nil, or what is wrong with the --delete-unauthorized file.
+function M.validate(p)
+  if not p.delete_unauthorized then return nil end
+  local m, err = M.parse(p.delete_unauthorized.content)
+  if not m then return "--delete-unauthorized: " .. err end
 end
 
 -- The "Delete unauthorized resources" step: the --delete-unauthorized list against rows;

@@ -303,23 +303,43 @@ function M.report_resources(ctx, rows, label)
   end
 end
 
--- Runs the full review: lookups, evidence (events, summary), report notes. Returns events, summary.
-function M.review(ctx, regions, lookups, win, label)
+-- M.lookup in step ctx: a warning per failed lookup; raises when none answered (an empty
+-- history would read as "nothing happened": it is a failure). Returns the events.
+function M.lookup_or_fail(ctx, regions, lookups, win)
   local events, notes, failed, total = M.lookup(regions, lookups, win)
   for _, n in ipairs(notes) do ctx.warn("%s", n) end
-  -- No lookup answered: an empty history would read as "nothing happened"; it is a failure.
   if total > 0 and failed == total then
     error("no CloudTrail lookup succeeded (" .. notes[1] .. "); the review was not done", 0)
   end
+  return events
+end
+
+-- Records reviewed events: evidence (events with meta's fields and the window, summary),
+-- summary notes, the "cloudtrail" output. label completes "CloudTrail summary: ". Returns the summary.
+function M.record(ctx, events, win, label, meta)
   if win.clipped then ctx.warn("CloudTrail keeps 90 days of event history: the review starts at %s", win.start_iso) end
-  evidence.save(ctx, "cloudtrail-events.json", { window = { start = win.start_iso, finish = win.end_iso },
-    regions = regions, lookups = lookups, events = events })
+  local doc = { window = { start = win.start_iso, finish = win.end_iso }, events = events }
+  for k, v in pairs(meta) do doc[k] = v end
+  evidence.save(ctx, "cloudtrail-events.json", doc)
   local s = M.summary(events)
   evidence.save(ctx, "cloudtrail-summary.md", M.summary_markdown(s, "CloudTrail summary: " .. label))
   for _, line in ipairs(M.summary_lines(s)) do ctx.info("%s", line) end
   ctx.output("cloudtrail", { events = s.total, writes = s.writes, errors = s.errors, first_seen = s.first_seen or json.null,
     last_seen = s.last_seen or json.null, source_ips = #s.source_ips, regions = #s.regions })
-  return events, s
+  return s
+end
+
+-- Runs the full review: lookups, evidence (events, summary), report notes. Returns events, summary.
+function M.review(ctx, regions, lookups, win, label)
+  local events = M.lookup_or_fail(ctx, regions, lookups, win)
+  return events, M.record(ctx, events, win, label, { regions = regions, lookups = lookups })
+end
+
+-- The review's events: those the review step kept, or (resumed after it) collect(ctx)'s,
+-- read again rather than trusted from a stale copy.
+function M.events(ctx, collect)
+  if not ctx.state.trail_events then ctx.state.trail_events = collect(ctx) end
+  return ctx.state.trail_events
 end
 
 return M

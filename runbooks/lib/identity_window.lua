@@ -73,6 +73,19 @@ function M.window(since, now)
   return { start = t, finish = now, start_iso = M.iso(t), end_iso = M.iso(now), clipped = clipped }
 end
 
+-- The --since param every identity runbook declares.
+M.PARAM = { default = M.DEFAULT, metavar = "DURATION|TIME",
+  help = "start of the review window: 90m, 36h, 7d, 2w or an ISO-8601 UTC time (CloudTrail keeps 90 days)" }
+
+-- For a runbook's validate: nil, or what is wrong with --since.
+function M.validate(p)
+  local t, err = M.start(p.since)
+  if not t then return err end
+end
+
+-- The window of run ctx (its --since, now).
+function M.of(ctx) return M.window(ctx.params.since) end
+
 -- Is the ISO time iso at or after the window's start?
 function M.within(win, iso)
   local t = M.epoch(iso)

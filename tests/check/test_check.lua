@@ -5,50 +5,11 @@
 local check = require("ir.check")
 local json = require("irhost.json")
 
-local root = os.getenv("IRHOST_ROOT") or "."
-local n, failed = 0, 0
-local function ok(cond, name, detail)
-  n = n + 1
-  if cond then print("ok " .. n .. " - " .. name)
-  else
-    failed = failed + 1
-    print("not ok " .. n .. " - " .. name)
-    if detail then print("# " .. tostring(detail):gsub("\n", "\n# ")) end
-  end
-end
-local function skip(name, why) n = n + 1; print("ok " .. n .. " - " .. name .. " # SKIP " .. why) end
+local T = require("checktest")
 
--- Modules a runbook requires, read the way the broker resolves them (next to the runbook).
-local function module_loader(name, from)
-  local rel = (from:match("^(.*)/[^/]*$") or ".") .. "/" .. name:gsub("%.", "/") .. ".lua"
-  local f = io.open(root .. "/" .. rel, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s, rel
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-local function list(dir, suffix)
-  local out = {}
-  local p = io.popen('ls -1 "' .. dir .. '" 2>/dev/null')
-  for name in p:lines() do
-    if name:sub(-#suffix) == suffix then out[#out + 1] = name end
-  end
-  p:close()
-  table.sort(out)
-  return out
-end
+local root = T.root
+local ok, skip = T.ok, T.skip
+local module_loader, read, exists, list = T.module_loader, T.read, T.exists, T.list
 local function text_of(diags)
   local out = {}
   for _, d in ipairs(diags) do
@@ -302,19 +263,14 @@ if exists(doc_path) then
 end
 
 -- Every shipped runbook passes check --strict.
-local shipped = {}
-for _, name in ipairs(list(root .. "/runbooks", ".lua")) do shipped[#shipped + 1] = "runbooks/" .. name end
-for _, name in ipairs(list(root .. "/runbooks/examples", ".lua")) do shipped[#shipped + 1] = "runbooks/examples/" .. name end
+local shipped = T.shipped()
 if #shipped == 0 then skip("shipped runbooks pass check --strict", "no runbooks/*.lua yet") end
 for _, path in ipairs(shipped) do
-  local disk = function(p) local f = io.open(root .. "/" .. p, "rb"); if not f then return nil end
-    local s = f:read("a"); f:close(); return s end
-  local d = require("ir.testing").load_declaration(path, disk)
+  local d = require("ir.testing").load_declaration(path, T.disk)
   local a = check.analyze(path, read(root .. "/" .. path), { load_module = module_loader, declaration = d })
   local diags = check.check_source(path, read(root .. "/" .. path), { load_module = module_loader, declaration = d })
   ok(#diags == 0, path .. " passes check --strict", text_of(diags))
   ok(a.requires_followed and a.complete, path .. ": check follows every module and client it uses")
 end
 
-print("1.." .. n)
-return failed == 0
+return T.done()

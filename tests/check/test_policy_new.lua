@@ -6,35 +6,13 @@ local check = require("ir.check")
 local policy = require("ir.policy")
 local scaffold = require("ir.scaffold")
 local iam = require("ir.check.iam")
+local models = require("ir.check.models")
 local json = require("irhost.json")
 
-local root = os.getenv("IRHOST_ROOT") or "."
-local n, failed = 0, 0
-local function ok(cond, name, detail)
-  n = n + 1
-  if cond then print("ok " .. n .. " - " .. name)
-  else
-    failed = failed + 1
-    print("not ok " .. n .. " - " .. name)
-    if detail then print("# " .. tostring(detail):gsub("\n", "\n# ")) end
-  end
-end
--- Modules a runbook requires, read the way the broker resolves them (next to the runbook).
-local function module_loader(name, from)
-  local rel = (from:match("^(.*)/[^/]*$") or ".") .. "/" .. name:gsub("%.", "/") .. ".lua"
-  local f = io.open(root .. "/" .. rel, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s, rel
-end
+local T = require("checktest")
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local root = T.root
+local ok, module_loader, read = T.ok, T.module_loader, T.read
 local function run_policy(path, source, opts)
   local out = { stdout = {}, stderr = {} }
   opts = opts or {}
@@ -187,6 +165,117 @@ code, out, err = run_policy("partly.lua", partly, { load_module = partly_loader,
   resources = true, args = { "--id", "nope" } })
 ok(code == 2 and err:find("id", 1, true), "the pattern from the sandbox's declaration validates --resources values", err)
 
+-- Dependent actions: what AWS checks besides the action a call names.
+local dep_sids = {}
+for _, rules in pairs(policy.dependent_actions) do for _, r in ipairs(rules) do dep_sids[r.sid] = true end end
+local function statements(src, opts)
+  local c, o, e = run_policy("dep.lua", src, opts)
+  local d = c == 0 and json.decode(o)
+  local by_sid, own = {}, {}
+  for _, st in ipairs(d and d.Statement or {}) do
+    by_sid[st.Sid] = st
+    if not dep_sids[st.Sid] then for _, a in ipairs(st.Action) do own[a] = true end end
+  end
+  return d, by_sid, own, c == 0 and o or e
+end
+local function has(st, action)
+  for _, a in ipairs(st and st.Action or {}) do if a == action then return true end end
+  return false
+end
+local function runbook(perms, params, body)
+  return "local ec2 = aws.client(\"ec2\")\nlocal rd = aws.client(\"rds-data\")\nlocal rds = aws.client(\"rds\")\n" ..
+    "local lam = aws.client(\"lambda\")\nlocal ecs = aws.client(\"ecs\")\n" ..
+    "return ir.runbook {\n  name = \"dep\", description = \"dependent actions\",\n  params = { " .. params .. " },\n" ..
+    "  permissions = { \"" .. table.concat(perms, "\", \"") .. "\" },\n" ..
+    "  steps = { { name = \"Act\", run = function(ctx)\n" .. body .. "\n  end } },\n}\n"
+end
+local SECRET_PARAM = 'secret_arn = { required = true, pattern = "^arn:aws[%w-]*:secretsmanager:", help = "secret" }'
+local data_api = runbook({ "rds-data:ExecuteStatement" }, SECRET_PARAM,
+  '    rd:ExecuteStatement{ resourceArn = "arn:aws:rds:eu-west-1:1:cluster:c", secretArn = ctx.params.secret_arn, sql = "select 1" }')
+local d, by_sid, own, text = statements(data_api)
+local st = by_sid.DataApiReadsTheDatabaseSecret
+ok(d and invalid(d) == nil and has(st, "secretsmanager:GetSecretValue") and st.Resource == "*" and #st.Action == 1,
+  "rds-data:ExecuteStatement with a secretArn also grants secretsmanager:GetSecretValue, Sid saying why", text)
+ok(not own["secretsmanager:GetSecretValue"] and same_set(own, { ["rds-data:ExecuteStatement"] = true, ["sts:GetCallerIdentity"] = true }),
+  "the runbook's own statements stay exactly its calls", keys(own))
+local arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:db-admin-AbCdEf"
+d, by_sid, _, text = statements(data_api, { resources = true, args = { "--secret-arn", arn } })
+ok(d and invalid(d) == nil and by_sid.DataApiReadsTheDatabaseSecret and by_sid.DataApiReadsTheDatabaseSecret.Resource == arn,
+  "--resources narrows the Data API's secret to the --secret-arn given", text)
+local own_secret = runbook({ "rds-data:ExecuteStatement", "secretsmanager:GetSecretValue" },
+  SECRET_PARAM .. ', other = { required = true, help = "another secret" }',
+  '    rd:ExecuteStatement{ resourceArn = "arn:aws:rds:eu-west-1:1:cluster:c", secretArn = ctx.params.secret_arn, sql = "select 1" }\n' ..
+  '    aws.client("secretsmanager"):GetSecretValue{ SecretId = ctx.params.other }')
+d, by_sid = statements(own_secret)
+ok(d and invalid(d) == nil and not by_sid.DataApiReadsTheDatabaseSecret,
+  "an action the runbook already holds on * gets no second statement")
+d, by_sid, _, text = statements(own_secret, { resources = true, args = { "--secret-arn", arn, "--other", "app" },
+  region = "eu-west-1", account = "111122223333" })
+ok(d and by_sid.SecretsmanagerSecret and by_sid.SecretsmanagerSecret.Resource:find(":secret:app*", 1, true)
+  and by_sid.DataApiReadsTheDatabaseSecret
+  and by_sid.DataApiReadsTheDatabaseSecret.Resource == arn,
+  "narrowed to another secret, the runbook's own grant does not cover the Data API's", text)
+
+local tagged = runbook({ "ec2:CreateSnapshot", "ec2:CreateSecurityGroup" }, "",
+  '    ec2:CreateSnapshot{ VolumeId = "vol-1", TagSpecifications = { { ResourceType = "snapshot", Tags = { { Key = "k", Value = "v" } } } } }\n' ..
+  '    ec2:CreateSecurityGroup{ GroupName = "g", Description = "d", TagSpecifications = { { ResourceType = "security-group" } } }')
+d, by_sid, own, text = statements(tagged)
+ok(d and invalid(d) == nil and has(by_sid.TagsGivenWhenCreating, "ec2:CreateTags") and not own["ec2:CreateTags"],
+  "CreateSnapshot/CreateSecurityGroup with TagSpecifications also grant ec2:CreateTags", text)
+d, by_sid = statements(runbook({ "ec2:CreateSnapshot" }, "", '    ec2:CreateSnapshot{ VolumeId = "vol-1" }'))
+ok(d and not by_sid.TagsGivenWhenCreating, "CreateSnapshot without TagSpecifications needs no ec2:CreateTags")
+d, by_sid = statements(runbook({ "ec2:CreateSnapshot" }, "",
+  '    local p = { VolumeId = "vol-1" }\n    ec2:CreateSnapshot(p)'))
+ok(d and has(by_sid.TagsGivenWhenCreating, "ec2:CreateTags"),
+  "params check cannot read might carry TagSpecifications: ec2:CreateTags is granted")
+d, by_sid = statements(runbook({ "ec2:CreateSnapshot", "ec2:CreateTags" }, "",
+  '    ec2:CreateSnapshot{ VolumeId = "vol-1", TagSpecifications = { { ResourceType = "snapshot" } } }\n' ..
+  '    ec2:CreateTags{ Resources = { "vol-1" }, Tags = { { Key = "k", Value = "v" } } }'))
+ok(d and invalid(d) == nil and not by_sid.TagsGivenWhenCreating, "a runbook that calls CreateTags itself gets no extra statement")
+
+d, by_sid, _, text = statements(runbook({ "lambda:UpdateFunctionConfiguration", "ecs:RunTask" }, "",
+  '    lam:UpdateFunctionConfiguration{ FunctionName = "f", Role = "arn:aws:iam::1:role/r" }\n' ..
+  '    ecs:RunTask{ taskDefinition = "td:1" }'))
+ok(d and invalid(d) == nil and has(by_sid.PassesARoleToTheService, "iam:PassRole"),
+  "an operation that passes a role also grants iam:PassRole", text)
+d, by_sid = statements(runbook({ "lambda:UpdateFunctionConfiguration" }, "",
+  '    lam:UpdateFunctionConfiguration{ FunctionName = "f", Timeout = 1 }'))
+ok(d and not by_sid.PassesARoleToTheService, "UpdateFunctionConfiguration without a Role passes none")
+
+d, by_sid, _, text = statements(runbook({ "ec2:CopySnapshot", "rds:CopyDBSnapshot" }, "",
+  '    ec2:CopySnapshot{ SourceRegion = "eu-west-1", SourceSnapshotId = "snap-1" }\n' ..
+  '    rds:CopyDBSnapshot{ SourceDBSnapshotIdentifier = "a", TargetDBSnapshotIdentifier = "b" }'))
+st = by_sid.EncryptedSnapshotCopyUsesKms
+ok(d and invalid(d) == nil and has(st, "kms:CreateGrant") and has(st, "kms:Decrypt") and has(st, "kms:DescribeKey"),
+  "snapshot copies (maybe encrypted) also grant kms:CreateGrant and kms:Decrypt", text)
+
+-- The table itself: every key an operation of an embedded model, every member it names
+-- in that operation's input, every action valid and every Sid IAM-legal.
+local function operation_of(action)
+  local prefix, op = action:match("^([^:]+):(.+)$")
+  for _, svc in ipairs(iam.prefixes()[prefix] or {}) do
+    local m = models.load(svc)
+    if m and m.operations[op] and iam.iam_action(svc, op) == action then return m, op end
+  end
+end
+local table_ok, problems = true, {}
+for action, rules in pairs(policy.dependent_actions) do
+  local m, op = operation_of(action)
+  if not m then table_ok = false; problems[#problems + 1] = action .. ": no such operation" end
+  local input = m and models.input(m, op)
+  for _, r in ipairs(rules) do
+    for _, member in ipairs(r.when or {}) do
+      if not (input and input.members[member]) then table_ok = false; problems[#problems + 1] = action .. ": no member " .. member end
+    end
+    if r.arn and not (input and input.members[r.arn]) then table_ok = false; problems[#problems + 1] = action .. ": no member " .. r.arn end
+    if not r.sid:match("^%w+$") then table_ok = false; problems[#problems + 1] = action .. ": Sid " .. r.sid end
+    for _, a in ipairs(r.actions) do
+      if not iam.valid_syntax(a) or a:find("*", 1, true) then table_ok = false; problems[#problems + 1] = action .. ": " .. a end
+    end
+  end
+end
+ok(table_ok, "the dependent-actions table names real operations, members, actions and Sids", table.concat(problems, "\n"))
+
 -- irhost new.
 local files = scaffold.files("web-compromise")
 ok(files and #files == 2 and files[1].path == "web-compromise.lua" and files[2].path == "tests/web-compromise_test.lua",
@@ -217,43 +306,47 @@ if os.execute("command -v luacheck >/dev/null 2>&1") then
   os.execute("rm -rf '" .. dir .. "'")
   ok(lok, "luacheck with .luacheckrc passes the new runbook and its test", lout)
 else
-  n = n + 1
-  print("ok " .. n .. " - luacheck on the skeleton # SKIP luacheck (Debian lua-check) is not installed")
+  T.skip("luacheck on the skeleton", "luacheck (Debian lua-check) is not installed")
 end
 for _, bad in ipairs({ "", "../evil", "has space", "1st", "a/b", string.rep("x", 65) }) do
   local f, e = scaffold.files(bad)
   ok(f == nil and e:find("is not a runbook name", 1, true), "new refuses the name '" .. bad:sub(1, 12) .. "'")
 end
 
+-- The shipped runbooks that need dependent actions get them.
+code, out = run_policy("runbooks/rds.lua", read(root .. "/runbooks/rds.lua"), { load_module = module_loader,
+  declaration = require("ir.testing").load_declaration("runbooks/rds.lua", T.disk) })
+d, by_sid = {}, {}
+for _, s in ipairs(code == 0 and json.decode(out).Statement or {}) do by_sid[s.Sid] = s end
+ok(has(by_sid.DataApiReadsTheDatabaseSecret, "secretsmanager:GetSecretValue") and has(by_sid.TagsGivenWhenCreating, "ec2:CreateTags"),
+  "runbooks/rds.lua: the Data API's secret and the isolation group's tags are granted", out)
+
 -- Every shipped runbook: valid policy whose actions equal the calls it can make.
-local shipped = {}
-for _, dir in ipairs({ "runbooks", "runbooks/examples" }) do
-  local p = io.popen('ls -1 "' .. root .. "/" .. dir .. '" 2>/dev/null')
-  local names = {}
-  for name in p:lines() do if name:match("%.lua$") then names[#names + 1] = name end end
-  p:close()
-  table.sort(names)
-  for _, name in ipairs(names) do shipped[#shipped + 1] = dir .. "/" .. name end
-end
-if #shipped == 0 then n = n + 1; print("ok " .. n .. " - shipped runbook policies # SKIP no runbooks/*.lua yet") end
-local disk = function(p)
-  local f = io.open(root .. "/" .. p, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local shipped = T.shipped()
+if #shipped == 0 then T.skip("shipped runbook policies", "no runbooks/*.lua yet") end
 for _, path in ipairs(shipped) do
   local src = read(root .. "/" .. path)
-  local decl = require("ir.testing").load_declaration(path, disk)
+  local decl = require("ir.testing").load_declaration(path, T.disk)
   code, out, err = run_policy(path, src, { load_module = module_loader, declaration = decl })
   local pdoc = code == 0 and json.decode(out)
   ok(pdoc and invalid(pdoc) == nil, path .. ": policy is a valid IAM policy", err .. (pdoc and tostring((invalid(pdoc))) or ""))
   if pdoc then
-    local w, g = expected_actions(path, src), actions_of(pdoc)
-    ok(same_set(g, w), path .. ": policy actions equal the calls it can make", keys(g) .. " vs " .. keys(w))
+    local own, deps = {}, {}
+    for _, s in ipairs(pdoc.Statement) do
+      for _, a in ipairs(s.Action) do if dep_sids[s.Sid] then deps[a] = s.Sid else own[a] = true end end
+    end
+    local w = expected_actions(path, src)
+    ok(same_set(own, w), path .. ": policy actions equal the calls it can make", keys(own) .. " vs " .. keys(w))
+    local allowed = {}
+    for a in pairs(w) do
+      for _, r in ipairs(policy.dependent_actions[a] or {}) do
+        for _, x in ipairs(r.actions) do allowed[x .. " " .. r.sid] = true end
+      end
+    end
+    local stray = {}
+    for a, sid in pairs(deps) do if not allowed[a .. " " .. sid] or own[a] then stray[#stray + 1] = a end end
+    ok(#stray == 0, path .. ": every other action is one its calls depend on", table.concat(stray, " "))
   end
 end
 
-print("1.." .. n)
-return failed == 0
+return T.done()

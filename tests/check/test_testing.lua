@@ -6,16 +6,8 @@
 local testing = require("ir.testing")
 local scaffold = require("ir.scaffold")
 
-local n, failed = 0, 0
-local function ok(cond, name, detail)
-  n = n + 1
-  if cond then print("ok " .. n .. " - " .. name)
-  else
-    failed = failed + 1
-    print("not ok " .. n .. " - " .. name)
-    if detail then print("# " .. tostring(detail):gsub("\n", "\n# ")) end
-  end
-end
+local T = require("checktest")
+local ok = T.ok
 
 -- Runs test sources against an in-memory tree; returns exit code and output.
 local function run_tests(tree, test_paths)
@@ -124,17 +116,8 @@ code, out = one('test("sandbox", function()\n  expect(io == nil and os.execute =
 ok(code == 0, "test files see the sandbox's globals, ir read-only", out)
 
 -- The shipped EC2 runbook under the harness: a wrong instance id (issue 6's scenario).
-local root = os.getenv("IRHOST_ROOT") or "."
-local f = io.open(root .. "/runbooks/ec2.lua", "rb")
-if f then
-  f:close()
-  local disk = function(p)
-    local h = io.open(root .. "/" .. p, "rb")
-    if not h then return nil, "no such file " .. p end
-    local s = h:read("a")
-    h:close()
-    return s
-  end
+if T.exists(T.root .. "/runbooks/ec2.lua") then
+  local disk = T.disk
   local src = [[
 test("wrong instance id", function()
   stub("ec2", "DescribeInstances", { error = { code = "InvalidInstanceID.NotFound", status = 400,
@@ -154,9 +137,7 @@ end)
   ok(code == 0, "runbooks/ec2.lua under irhost test: a wrong instance id fails step 1 with the AWS code",
     table.concat(out))
 else
-  n = n + 1
-  print("ok " .. n .. " - runbooks/ec2.lua under irhost test # SKIP runbooks/ec2.lua is absent")
+  T.skip("runbooks/ec2.lua under irhost test", "runbooks/ec2.lua is absent")
 end
 
-print("1.." .. n)
-return failed == 0
+return T.done()

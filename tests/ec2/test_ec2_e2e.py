@@ -238,6 +238,42 @@ try:
     mods = [c for c in fake.calls(service="ec2", operation="ModifyNetworkInterfaceAttribute")]
     tap.check("online: the final isolation comes after the capture",
               sends and mods and mods[-1]["time"] >= sends[-1]["time"], (sends, mods[-1:] if mods else None))
+    # The demo VPC has interface endpoints (ssm, ssmmessages, ec2messages) and an S3 gateway
+    # endpoint: during the capture the instance reaches only those, never the internet.
+    vpc = ec2(after)["instances"][SSM]["VpcId"]
+    ssm_group = group_named(after, vpc, "irhost-isolation-ssm")
+    egress = rules_of(after, ssm_group[0]["GroupId"]) if ssm_group else []
+    peers = sorted((r.get("ReferencedGroupInfo") or {}).get("GroupId") or r.get("PrefixListId") or r.get("CidrIpv4")
+                   or r.get("CidrIpv6") for r in egress)
+    tap.check("online: the SSM group allows HTTPS only to the endpoints' group and the S3 prefix list",
+              peers == ["pl-63a5400a", "sg-0a1b2c3d4e5f60106"] and
+              all(r["IsEgress"] and r["IpProtocol"] == "tcp" and r["FromPort"] == r["ToPort"] == 443 for r in egress),
+              egress)
+    tap.check("online: the endpoints were looked up (DescribeVpcEndpoints, DescribePrefixLists)",
+              fake.calls(service="ec2", operation="DescribeVpcEndpoints") and
+              fake.calls(service="ec2", operation="DescribePrefixLists"))
+    tap.check("online: no fallback warning about missing endpoints", "has no endpoint" not in p.stderr, p.stderr)
+
+    # --- online mode in a VPC without endpoints: HTTPS to anywhere until the capture ends
+    with open(os.path.join(ROOT, "tests", "fakeaws", "worlds", "demo.json")) as f:
+        bare = json.load(f)
+    bare["ec2"][REGION].pop("vpc_endpoints", None)
+    fake.reset(bare)
+    fake.clear_faults()
+    fake.clear_calls()
+    before = fake.state()
+    out = os.path.join(TMP, "online-noendpoints")
+    p, rep = run(["--instance", SSM, "--ticket", "IR-D2", "--mode", "online", "--memory-bucket", BUCKET], out)
+    after = fake.state()
+    tap.check("online without endpoints: exit 0", p.returncode == 0, p.stderr)
+    ssm_group = group_named(after, vpc, "irhost-isolation-ssm")
+    egress = rules_of(after, ssm_group[0]["GroupId"]) if ssm_group else []
+    tap.check("online without endpoints: the SSM group falls back to HTTPS to 0.0.0.0/0 only",
+              [(r["IsEgress"], r["IpProtocol"], r["FromPort"], r.get("CidrIpv4")) for r in egress] ==
+              [(True, "tcp", 443, "0.0.0.0/0")], egress)
+    tap.check("online without endpoints: warns which endpoints are missing",
+              "has no endpoint for ssm, ssmmessages, ec2messages, s3" in p.stderr, p.stderr)
+    assert_contained("online without endpoints", before, after, SSM, "IR-D2", online=True)
 
     # --- online mode on an instance SSM does not manage
     fresh()

@@ -245,5 +245,5 @@ usage "test without files" "test needs at least one test file" test
 run help help
 check "help lists check, policy, test and new with their options" \
   bash -c "grep -q 'irhost check FILE... \[--strict\] \[--format text|json|sarif\]' '$tmp/help.out' && grep -q 'irhost policy RUNBOOK \[--resources\]' '$tmp/help.out' && grep -q 'irhost test FILE' '$tmp/help.out' && grep -q 'irhost new NAME' '$tmp/help.out'"
-check "help shows the 60 s default of check, policy and test" grep -q 'check, policy, test: 60' "$tmp/help.out"
+check "help shows the 60 s default of check, policy and test" grep -q 'check, policy and test: wall-clock limit 60 s unless --timeout' "$tmp/help.out"
 check "no output of these commands holds the secret key" bash -c "! grep -rqF -- '$AWS_SECRET_ACCESS_KEY' '$tmp'"

@@ -51,7 +51,7 @@ local function describe(n, as_json)
     ps[#ps + 1] = {
       name = name, flag = params.flag(name), type = s.type, required = s.required or false,
       default = s.default, choices = s.choices and util.array(util.copy(s.choices)) or nil,
-      pattern = s.pattern, help = s.help,
+      pattern = s.pattern, help = s.help, value = params.value_label(s), min = s.min, max = s.max,
     }
   end
   local steps = {}

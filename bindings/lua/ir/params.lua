@@ -271,6 +271,9 @@ local function type_label(spec)
   return spec.type:upper()
 end
 
+-- The placeholder for a param's value in help and docs ("ID", "a|b", "FILE"; "" for a flag).
+M.value_label = type_label
+
 -- The help text's params section: one line per param, aligned.
 function M.help_lines(specs, names)
   local rows, width = {}, 0

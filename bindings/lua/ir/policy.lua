@@ -1,7 +1,10 @@
 -- ir.policy: `irhost policy RUNBOOK`, the least-privilege IAM policy for a runbook's
 -- responder role. Read statically (no runbook code runs): the declared permissions plus
 -- what the framework itself calls (ir.permissions), each mapped to the IAM action that
--- authorizes it (ir.check.iam), one statement per service with actions sorted.
+-- authorizes it (ir.check.iam), one statement per service with actions sorted, then the
+-- actions AWS requires for those calls although the runbook never makes them (dependent
+-- actions: tags given at creation, the Data API's secret, iam:PassRole, KMS for snapshot
+-- copies), one statement per reason, its Sid saying which.
 --
 -- With `resources = true` and the param values the user gives (`--instance i-0abc`,
 -- `--evidence-bucket b`), an action whose every call passes one param as the resource it
@@ -11,7 +14,7 @@
 --   run{path, source, resources = bool, args = {"--instance", "i-1"...} or values = {...},
 --       region = "*", account = "*", partition = "aws", write = fn(stream, text)?,
 --       load_module = ?, declaration = ? (as ir.check.run)} -> exit code
---   document(actions, narrowed) -> policy table;  text(policy) -> JSON text
+--   document(actions, narrowed, dependents) -> policy table;  text(policy) -> JSON text
 
 local check = require("ir.check")
 local iam = require("ir.check.iam")
@@ -63,6 +66,42 @@ M.resource_arns = {
   ["secretsmanager:PutSecretValue"] = { "SecretId", SECRET, "Secret" },
 }
 
+-- Actions AWS checks besides the one a call names (the "Dependent actions" of the Service
+-- Authorization Reference): a runbook never calls them, yet without them the call is denied
+-- mid-incident. IAM action of the call -> rules, each {actions, sid = why (the statement's
+-- Sid), when = request members any of which triggers it (nil: every call), arn = member
+-- naming the dependent resource as a full ARN (narrowed with --resources)}.
+local TAGS = { actions = { "ec2:CreateTags" }, sid = "TagsGivenWhenCreating", when = { "TagSpecifications" } }
+local DATA_API = { actions = { "secretsmanager:GetSecretValue" }, sid = "DataApiReadsTheDatabaseSecret", arn = "secretArn" }
+local function pass_role(members) return { actions = { "iam:PassRole" }, sid = "PassesARoleToTheService", when = members } end
+M.dependent_actions = {
+  ["rds-data:ExecuteStatement"] = { DATA_API },
+  ["rds-data:BatchExecuteStatement"] = { DATA_API },
+  ["rds-data:BeginTransaction"] = { DATA_API },
+  ["rds-data:CommitTransaction"] = { DATA_API },
+  ["rds-data:RollbackTransaction"] = { DATA_API },
+  ["ec2:CreateSecurityGroup"] = { TAGS },
+  ["ec2:CreateSnapshot"] = { TAGS },
+  ["ec2:CreateSnapshots"] = { TAGS },
+  ["ec2:CreateVolume"] = { TAGS },
+  ["ec2:CreateNetworkAcl"] = { TAGS },
+  ["ec2:RunInstances"] = { TAGS, pass_role({ "IamInstanceProfile" }) },
+  -- Whether the source snapshot is encrypted is unknown before the run: always grant.
+  ["ec2:CopySnapshot"] = { TAGS, { actions = { "kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo" }, sid = "EncryptedSnapshotCopyUsesKms" } },
+  ["rds:CopyDBSnapshot"] = { { actions = { "kms:CreateGrant", "kms:DescribeKey" }, sid = "EncryptedSnapshotCopyUsesKms" } },
+  ["ec2:AssociateIamInstanceProfile"] = { pass_role() },
+  ["ec2:ReplaceIamInstanceProfileAssociation"] = { pass_role() },
+  ["ecs:RegisterTaskDefinition"] = { pass_role({ "taskRoleArn", "executionRoleArn" }) },
+  -- The task definition's task and execution roles are passed on every run.
+  ["ecs:RunTask"] = { pass_role() },
+  ["ecs:StartTask"] = { pass_role() },
+  ["lambda:CreateFunction"] = { pass_role() },
+  ["lambda:UpdateFunctionConfiguration"] = { pass_role({ "Role" }) },
+  ["rds:ModifyDBInstance"] = { pass_role({ "MonitoringRoleArn", "DomainIAMRoleName" }) },
+  ["ssm:SendCommand"] = { pass_role({ "ServiceRoleArn" }) },
+}
+
 -- The framework's own s3:PutObject goes to the --evidence-bucket (ir.permissions).
 local framework_resources = { ["s3:PutObject"] = "evidence_bucket" }
 
@@ -106,6 +145,61 @@ local function resource_params(calls)
   return by_action
 end
 
+-- The literal members a call's params name ({} when its params are not a literal table).
+local function members_of(c)
+  local out = {}
+  for _, it in ipairs(c.params and c.params.items or {}) do
+    if it.kind == "named" then out[it.key] = it.value end
+  end
+  return out
+end
+
+-- Does call c trigger rule? A call whose params check cannot read might pass the member:
+-- a missing grant fails mid-incident, so it counts.
+local function triggers(rule, c)
+  if not rule.when then return true end
+  if not c.params then return true end
+  local m = members_of(c)
+  for _, name in ipairs(rule.when) do if m[name] then return true end end
+  return false
+end
+
+-- The dependent grants for the policy's actions: {action, sid, param = the one param
+-- every triggering call passes as the rule's resource, or false}. A rule without `when`
+-- holds for a declared action even where check cannot see its calls.
+function M.dependents(actions, calls)
+  local declared, out, index = {}, {}, {}
+  for _, a in ipairs(actions) do declared[a] = true end
+  local function add(rule, param)
+    for _, d in ipairs(rule.actions) do
+      local key = d .. "\0" .. rule.sid
+      local e = index[key]
+      if not e then
+        e = { action = d, sid = rule.sid, param = param, arn = rule.arn }
+        index[key] = e
+        out[#out + 1] = e
+      elseif e.param ~= param then
+        e.param = false
+      end
+    end
+  end
+  for _, c in ipairs(calls) do
+    local action = iam.iam_action(c.service, c.operation)
+    for _, rule in ipairs(declared[action] and M.dependent_actions[action] or {}) do
+      if triggers(rule, c) then
+        local v = rule.arn and members_of(c)[rule.arn]
+        add(rule, v and param_of(v) or false)
+      end
+    end
+  end
+  for _, a in ipairs(actions) do
+    for _, rule in ipairs(M.dependent_actions[a] or {}) do
+      if not rule.when and not index[rule.actions[1] .. "\0" .. rule.sid] then add(rule, false) end
+    end
+  end
+  return out
+end
+
 local function expand(template, vars)
   return (template:gsub("%${(%w+)}", function(k) return vars[k] or "*" end))
 end
@@ -116,8 +210,10 @@ local function sid_of(prefix, suffix)
 end
 
 -- Builds the policy: actions is a list of IAM actions, narrowed maps an action to
--- {arn, sid = suffix} for the ones limited to one resource.
-function M.document(actions, narrowed)
+-- {arn, sid = suffix} for the ones limited to one resource; dependents lists {action, sid,
+-- resource?} granted for another call (statements after the runbook's own, Sid = why),
+-- left out where the runbook's own statements already grant the action on "*".
+function M.document(actions, narrowed, dependents)
   narrowed = narrowed or {}
   local groups, order = {}, {}
   for _, a in ipairs(actions) do
@@ -142,6 +238,37 @@ function M.document(actions, narrowed)
   for _, g in ipairs(order) do
     table.sort(g.actions)
     local sid = sid_of(g.prefix, g.suffix)
+    if used[sid] then
+      local k = 2
+      while used[sid .. k] do k = k + 1 end
+      sid = sid .. k
+    end
+    used[sid] = true
+    statements[#statements + 1] = { Sid = sid, Effect = "Allow", Action = g.actions, Resource = g.resource }
+  end
+  local everywhere = {}
+  for _, a in ipairs(actions) do if not narrowed[a] then everywhere[a] = true end end
+  local dgroups, dorder = {}, {}
+  for _, d in ipairs(dependents or {}) do
+    if not everywhere[d.action] then
+      local resource = d.resource or "*"
+      local key = d.sid .. "\0" .. resource
+      local g = dgroups[key]
+      if not g then
+        g = { sid = d.sid, resource = resource, actions = {}, seen = {} }
+        dgroups[key] = g
+        dorder[#dorder + 1] = g
+      end
+      if not g.seen[d.action] then g.seen[d.action] = true; g.actions[#g.actions + 1] = d.action end
+    end
+  end
+  table.sort(dorder, function(x, y)
+    if x.sid ~= y.sid then return x.sid < y.sid end
+    return x.resource < y.resource
+  end)
+  for _, g in ipairs(dorder) do
+    table.sort(g.actions)
+    local sid = g.sid
     if used[sid] then
       local k = 2
       while used[sid .. k] do k = k + 1 end
@@ -197,7 +324,12 @@ function M.build(opts)
   local declared = require("ir").permissions(n, values)
   local actions, narrowed = {}, {}
   for _, p in ipairs(declared) do actions[#actions + 1] = M.iam_action(p) end
+  local dependents = M.dependents(actions, a.calls.calls)
   if opts.resources then
+    for _, d in ipairs(dependents) do
+      local v = d.param and values[d.param]
+      if type(v) == "string" and v:match("^arn:") then d.resource = v end
+    end
     local vars = { partition = opts.partition or "aws", region = opts.region or "*", account = opts.account or "*" }
     local params_for = resource_params(a.calls.calls)
     for _, action in ipairs(actions) do
@@ -211,7 +343,7 @@ function M.build(opts)
       end
     end
   end
-  return M.document(actions, narrowed)
+  return M.document(actions, narrowed, dependents)
 end
 
 -- `irhost policy`: prints the policy JSON; returns the exit code (2 when it cannot be built).

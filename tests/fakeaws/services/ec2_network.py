@@ -333,6 +333,10 @@ def describe_network_interfaces(ctx, p):
 
 def modify_network_interface_attribute(ctx, p):
     e = u.find(ctx, p["NetworkInterfaceId"], "eni")
+    if e.get("RequesterManaged"):
+        # AWS owns requester-managed ENIs (ECS/Fargate tasks, VPC endpoints, RDS, NAT):
+        # only tags may change; every attribute change is refused, even for an admin.
+        raise AwsError("AuthFailure", "You do not have permission to access the specified resource.")
     if p.get("Groups"):
         refs = []
         for gid in p["Groups"]:

@@ -36,6 +36,18 @@ def _values(node, parts):
     return _values(node.get(key), parts[1:]) if key in node else []
 
 
+def _number(text):
+    """A criterion's operand: a number, or a time as GuardDuty compares it (epoch ms)."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return st.parse_time(text).timestamp() * 1000
+    except ValueError:
+        return None
+
+
 def _matches(finding, criterion):
     for field, cond in criterion.items():
         have = [str(v).lower() if isinstance(v, bool) else str(v) for v in _values(finding, field.split("."))]
@@ -49,7 +61,7 @@ def _matches(finding, criterion):
                         ("GreaterThan", float.__gt__), ("GreaterThanOrEqual", float.__ge__),
                         ("LessThan", float.__lt__), ("LessThanOrEqual", float.__le__)):
             if key in cond:
-                nums = [float(h) for h in have if h.replace(".", "", 1).isdigit()]
+                nums = [n for n in map(_number, have) if n is not None]
                 if not any(op(n, float(cond[key])) for n in nums):
                     return False
     return True
@@ -81,9 +93,22 @@ def normalize(world):
     for region, s in world.doc.get("guardduty", {}).items():
         for d in s.get("detectors", {}).values():
             for f in d.get("findings", {}).values():
-                for k in ("CreatedAt", "UpdatedAt"):
-                    if k in f:
-                        f[k] = st.resolve_time(f[k])
+                _resolve_times(f)
+
+
+# The finding's time members, at any depth (CreatedAt, Service.EventFirstSeen,
+# Service.Action...FirstSeen/LastSeen, runtime details' times).
+_TIME_SUFFIXES = ("At", "Seen", "Time")
+
+
+def _resolve_times(node):
+    """World files may give relative times ("-26h") anywhere in a finding: resolved at load."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for k, v in items:
+        if isinstance(v, (dict, list)):
+            _resolve_times(v)
+        elif isinstance(v, str) and isinstance(k, str) and k.endswith(_TIME_SUFFIXES):
+            node[k] = st.resolve_time(v)
 
 
 OPERATIONS = {"ListDetectors": list_detectors, "GetDetector": get_detector, "ListFindings": list_findings,

@@ -186,15 +186,14 @@ def describe_db_parameters(ctx, p):
 
 def describe_events(ctx, p):
     now = datetime.datetime.now(datetime.timezone.utc)
-    # RDS defaults to the past hour; the fake returns every event when no window is
-    # given (simulated: worlds keep fixed dates), so runbooks should pass StartTime.
+    end = st.parse_time(p["EndTime"]) if p.get("EndTime") else now
+    # As RDS: without StartTime the window is the Duration (default 60) minutes before
+    # its end, so a call with no window at all sees only the past hour.
     if p.get("StartTime"):
         start = st.parse_time(p["StartTime"])
-    elif p.get("Duration"):
-        start = now - datetime.timedelta(minutes=p["Duration"])
     else:
-        start = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
-    end = st.parse_time(p["EndTime"]) if p.get("EndTime") else now
+        minutes = p.get("Duration")
+        start = end - datetime.timedelta(minutes=60 if minutes is None else minutes)
     rows = []
     for e in ctx.state.get("events", []):
         when = st.parse_time(e["Date"])

@@ -1,5 +1,6 @@
 """secretsmanager: secrets with versions and staging labels. Values live in the
 world (`_versions`), so a test can check what a runbook stored."""
+import json
 import uuid
 
 from .. import state as st
@@ -119,8 +120,48 @@ def update_secret(ctx, p):
     return out
 
 
+_RDS_TAGS = ("aws:rds:primaryDBInstanceArn", "aws:rds:primaryDBClusterArn")
+
+
+def _managed_by_rds(s):
+    """The DB ARN of an RDS-managed master secret (OwningService rds, tagged by RDS), or None."""
+    tags = {t["Key"]: t["Value"] for t in s.get("Tags", [])}
+    arn = next((tags[k] for k in _RDS_TAGS if k in tags), None)
+    return arn if arn or s.get("OwningService") == "rds" else None
+
+
+def _rotate_managed(ctx, s, p):
+    """AWS rotates a managed secret itself: no Lambda, no RotationLambdaARN allowed; the
+    new version keeps the JSON {username, password, ...} with a new password, which the
+    DB instance (kept by rds.py) then accepts."""
+    if p.get("RotationLambdaARN"):
+        raise AwsError("InvalidRequestException",
+                       "You can't specify a rotation function for a secret managed by rds.")
+    if p.get("RotationRules"):
+        s["RotationRules"] = p["RotationRules"]
+    s["RotationEnabled"] = True
+    if not p.get("RotateImmediately", True):
+        return None
+    current = next((v for v in s.get("_versions", {}).values() if "AWSCURRENT" in v["stages"]), {})
+    try:
+        doc = json.loads(current.get("SecretString") or "{}")
+    except ValueError:
+        doc = {}
+    doc["password"] = f"fakeaws-rds-rotated-{ctx.new_id('', 12)}"
+    vid = _new_version(ctx, s, {"SecretString": json.dumps(doc)})
+    s["LastRotatedDate"] = ctx.now()
+    arn = _managed_by_rds(s)
+    rds = ctx.regional("rds")
+    for db in list(rds.get("db_instances", {}).values()) + list(rds.get("db_clusters", {}).values()):
+        if arn and arn in (db.get("DBInstanceArn"), db.get("DBClusterArn")):
+            db["_master_password"] = doc["password"]
+    return vid
+
+
 def rotate_secret(ctx, p):
     s = _secret(ctx, p["SecretId"])
+    if _managed_by_rds(s):
+        return {"ARN": s["ARN"], "Name": s["Name"], "VersionId": _rotate_managed(ctx, s, p)}
     lam = p.get("RotationLambdaARN") or s.get("RotationLambdaARN")
     if not lam:
         raise AwsError("InvalidRequestException", "No Lambda rotation function ARN is associated with this secret.")
