@@ -226,6 +226,79 @@ int irh_awsbroker_protect(struct irh_awsbroker *b, const char *service, const ch
     return a.protected_;
 }
 
+/* ---------------------------------------------------------------- rebuild */
+
+struct rebuild_args { const struct irh_kv *req; const char *service, *operation; struct irh_kv *out; };
+
+/* Keys of a CALL that describe the wire request (replaced by the rebuild). */
+static int is_wire_key(const char *k)
+{
+    return strncmp(k, "h:", 2) == 0 || !strcmp(k, "method") || !strcmp(k, "path") || !strcmp(k, "query") ||
+           !strcmp(k, "host_prefix") || !strcmp(k, "body");
+}
+
+static void add_field(lua_State *L, struct irh_kv *out, int t, const char *field, const char *key)
+{
+    size_t n;
+    lua_getfield(L, t, field);
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+    if (v && irh_kv_add(out, key, v, n)) luaL_error(L, "out of memory");
+    lua_pop(L, 1);
+}
+
+static int rebuild_p(lua_State *L)
+{
+    struct rebuild_args *a = lua_touserdata(L, 1);
+    size_t plen = 0;
+    const char *params = irh_kv_get(a->req, "params", &plen);
+    push_broker_fn(L, "rebuild");
+    lua_pushstring(L, a->service);
+    lua_pushstring(L, a->operation);
+    lua_pushlstring(L, params ? params : "", plen);
+    lua_call(L, 3, 2);
+    if (!lua_istable(L, -2)) {
+        const char *m = lua_tostring(L, -1);
+        return luaL_error(L, "%s", m ? m : "aws.broker.rebuild failed");
+    }
+    int t = lua_gettop(L) - 1;
+    for (size_t i = 0; i < irh_kv_count(a->req); i++) {
+        const char *k, *v;
+        size_t len;
+        irh_kv_at(a->req, i, &k, &v, &len);
+        if (!is_wire_key(k) && irh_kv_add(a->out, k, v, len)) return luaL_error(L, "out of memory");
+    }
+    add_field(L, a->out, t, "method", "method");
+    add_field(L, a->out, t, "path", "path");
+    add_field(L, a->out, t, "query", "query");
+    add_field(L, a->out, t, "host_prefix", "host_prefix");
+    add_field(L, a->out, t, "body", "body");
+    if (lua_getfield(L, t, "headers") == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) {
+                size_t n;
+                const char *v = lua_tolstring(L, -1, &n);
+                char key[200];
+                snprintf(key, sizeof key, "h:%s", lua_tostring(L, -2));
+                for (char *p = key; *p; p++) if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+                if (irh_kv_add(a->out, key, v, n)) return luaL_error(L, "out of memory");
+            }
+            lua_pop(L, 1);
+        }
+    }
+    return 0;
+}
+
+struct irh_kv *irh_awsbroker_rebuild(struct irh_awsbroker *b, const struct irh_kv *req, const char *service,
+                                     const char *operation, char *err, size_t errlen)
+{
+    struct rebuild_args a = { req, service, operation, irh_kv_new() };
+    if (!a.out) { seterr(err, errlen, "out of memory"); return NULL; }
+    int rc = run(b, rebuild_p, &a, err, errlen);
+    if (rc != 0) { irh_kv_free(a.out); return NULL; }
+    return a.out;
+}
+
 /* ---------------------------------------------------------------- model metadata */
 
 struct svc_args { const char *service; struct irh_svcinfo *out; };

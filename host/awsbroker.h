@@ -50,6 +50,12 @@ char *irh_awsbroker_redact(struct irh_awsbroker *b, const char *service, const c
 int irh_awsbroker_protect(struct irh_awsbroker *b, const char *service, const char *operation,
                           const struct irh_http_response *resp, struct irh_secrets *s,
                           char **json, size_t *jsonlen, char *err, size_t errlen);
+/* aws.broker.rebuild: a copy of the CALL req whose wire fields (method, path, query,
+ * host_prefix, body, h:*) are serialized by the broker from req's params, after checking
+ * that every secret handle in them stands in a sensitive member. Caller frees; NULL with
+ * err (naming the member) otherwise. */
+struct irh_kv *irh_awsbroker_rebuild(struct irh_awsbroker *b, const struct irh_kv *req, const char *service,
+                                     const char *operation, char *err, size_t errlen);
 /* Model metadata of a service id. Returns 0, or -1 with err (no embedded model). */
 int irh_awsbroker_service(struct irh_awsbroker *b, const char *service, struct irh_svcinfo *out,
                           char *err, size_t errlen);

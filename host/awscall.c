@@ -106,6 +106,14 @@ struct irh_awscall *irh_awscall_new(const struct irh_options *opt, const char *a
     if (!c) { irh_awc_err(err, errlen, "out of memory"); return NULL; }
     c->opt = opt;
     if (audit_path && !(c->audit = irh_audit_open(audit_path, err, errlen))) goto fail;
+    if (audit_path) {
+        const char *slash = strrchr(audit_path, '/');
+        size_t n = slash ? (size_t)(slash - audit_path) : 1;
+        if (!(c->run_dir = malloc(n + 2))) { irh_awc_err(err, errlen, "out of memory"); goto fail; }
+        memcpy(c->run_dir, slash ? audit_path : ".", n);
+        c->run_dir[n] = '\0';
+        if (n == 0) { c->run_dir[0] = '/'; c->run_dir[1] = '\0'; }
+    }
     struct irh_http_options ho = { 0 };
     ho.ca_bundle = getenv("AWS_CA_BUNDLE");
     /* Timeouts in seconds, as the CLI's --cli-connect-timeout / --cli-read-timeout. */
@@ -289,12 +297,64 @@ static struct irh_kv *result_kv(struct irh_awscall *c, struct call *k, struct ir
     return kv;
 }
 
+/* Replaces *p (wiped) by its unsubstituted copy when it held a substituted value. */
+static int scrub_text(const struct irh_awscall *c, const char (*hs)[IRH_SECRET_HANDLE_LEN + 1], size_t n,
+                      char **p, size_t *len)
+{
+    char *out = NULL;
+    size_t olen = 0, l = len ? *len : strlen(*p);
+    if (irh_secrets_unsubstitute(c->secrets, hs, n, *p, l, &out, &olen) != 0) return -1;
+    if (!out) return 0;
+    explicit_bzero(*p, l);
+    free(*p);
+    *p = out;
+    if (len) *len = olen;
+    return 0;
+}
+
+/* AWS may echo what a request carried (a tag value, an ID in an error message): every
+ * value substituted into k's request goes back to its handle in the response's body,
+ * headers and error text before anything reads them. */
+static int scrub_response(const struct irh_awscall *c, const struct call *k, struct irh_http_response *r)
+{
+    char hs[32][IRH_SECRET_HANDLE_LEN + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < irh_kv_count(k->req); i++) {
+        const char *key, *v;
+        size_t len;
+        irh_kv_at(k->req, i, &key, &v, &len);
+        if (strncmp(key, "h:", 2) == 0 || !strcmp(key, "query") || !strcmp(key, "body"))
+            n = irh_secrets_handles_in(v, len, hs, n, 32);
+    }
+    if (!n) return 0;
+    if (r->body && scrub_text(c, hs, n, &r->body, &r->body_len) != 0) return -1;
+    for (size_t i = 0; i < r->nheaders; i++)
+        if (scrub_text(c, hs, n, &r->headers[i].value, NULL) != 0) return -1;
+    char *out = NULL;
+    if (irh_secrets_unsubstitute(c->secrets, hs, n, r->error, strlen(r->error), &out, NULL) != 0) return -1;
+    if (out) {
+        snprintf(r->error, sizeof r->error, "%s", out);
+        explicit_bzero(out, strlen(out));
+        free(out);
+    }
+    return 0;
+}
+
 static void on_response(struct irh_awscall *c, struct call *k, struct irh_http_response *r)
 {
     c->inflight--;
     for (struct call **pp = &c->flight; *pp; pp = &(*pp)->next)
         if (*pp == k) { *pp = k->next; break; }
     k->next = NULL;
+    if (scrub_response(c, k, r) != 0) {
+        irh_awc_audit(c, k, k->svc->id, k->operation, r->status, NULL, r->latency_ms, "protocol", "ScrubFailed",
+                      "out of memory while removing secrets from the response", 0);
+        c->stats.errors++;
+        irh_awc_finish_error(c, k->id, "protocol", "out of memory while removing secrets from the response");
+        irh_http_response_free(r);
+        irh_awc_call_free(k);
+        return;
+    }
     struct irh_awserror e;
     memset(&e, 0, sizeof e);
     int is_s3 = strcmp(k->svc->info.signing_name, "s3") == 0;
@@ -409,6 +469,20 @@ int irh_awscall_declare(struct irh_awscall *c, const char *json, size_t len, cha
     return 0;
 }
 
+/* Non-zero when a secret handle stands anywhere in the request (wire fields or params). */
+static int carries_handle(const struct irh_kv *req)
+{
+    for (size_t i = 0; i < irh_kv_count(req); i++) {
+        const char *k, *v;
+        size_t len;
+        irh_kv_at(req, i, &k, &v, &len);
+        if ((strncmp(k, "h:", 2) == 0 || !strcmp(k, "query") || !strcmp(k, "body") || !strcmp(k, "params") ||
+             !strcmp(k, "path") || !strcmp(k, "host_prefix")) && irh_secrets_has_handle(v, len))
+            return 1;
+    }
+    return 0;
+}
+
 /* Everything a CALL and a SIGN share: validation, derivation, the model, region, params. */
 struct call *irh_awc_prepare(struct irh_awscall *c, uint32_t id, const struct irh_kv *req,
                             const char **kind, char *err, size_t errlen)
@@ -441,6 +515,18 @@ struct call *irh_awc_prepare(struct irh_awscall *c, uint32_t id, const struct ir
     }
     k->mutating = d.mutating;
     if (!(k->svc = service_info(c, d.service, err, errlen))) return k;
+    if (irh_awc_endpoint_allowed(c->opt, k->svc->id, irh_awc_kv_str(req, "endpoint"), err, errlen) != 0) return k;
+    if (carries_handle(req)) {
+        /* Handles are substituted only into sensitive members: the broker serializes such a
+         * request itself from its params, so the wire cannot put a handle anywhere else. */
+        char rerr[500];
+        struct irh_kv *rebuilt = irh_awsbroker_rebuild(c->lua, req, d.service, d.operation, rerr, sizeof rerr);
+        if (!rebuilt) { irh_awc_err(err, errlen, "CALL %s.%s refused: %s", d.service, d.operation, rerr); return k; }
+        irh_kv_free(k->req);
+        k->req = rebuilt;
+        req = rebuilt;
+        if (irh_awc_validate(req, err, errlen) != 0) return k;
+    }
     size_t plen = 0;
     const char *params = irh_kv_get(req, "params", &plen);
     if (params && plen) {
@@ -572,5 +658,6 @@ void irh_awscall_free(struct irh_awscall *c)
     irh_awsbroker_free(c->lua);
     irh_secrets_free(c->secrets);
     irh_audit_close(c->audit);
+    free(c->run_dir);
     free(c);
 }

@@ -21,6 +21,14 @@
 #define MAX_ROLES 64
 #define MAX_BODY (IRH_IPC_MAX_FRAME - 1024u * 1024u)
 #define MAX_PARAMS (16u * 1024u * 1024u)
+#define MAX_PRESIGNED 256
+
+/* A presigned URL the broker keeps as a secret until the runbook hands it off. */
+struct presigned {
+    char handle[IRH_SECRET_HANDLE_LEN + 1];
+    char what[1200];             /* "GET s3://bucket/key" */
+    char expires[32];            /* ISO 8601 UTC */
+};
 
 /* An assumed role, named irhost-cred-N by its index + 1. */
 struct role {
@@ -91,6 +99,10 @@ struct irh_awscall {
     long sent_calls, sent_mutating;
     int fatal;
     char fatal_msg[600];
+    /* handoff */
+    char *run_dir;               /* the folder of audit.jsonl: handoff.txt goes there; NULL without */
+    struct presigned presigned[MAX_PRESIGNED];
+    size_t npresigned;
 };
 
 struct wire {
@@ -134,6 +146,10 @@ struct call *irh_awc_prepare(struct irh_awscall *c, uint32_t id, const struct ir
 int irh_awc_is_token(const char *s, size_t max, const char *extra);
 /* Checks a CALL kv: required keys, characters, sizes, broker-owned headers. 0 or -1 with err. */
 int irh_awc_validate(const struct irh_kv *req, char *err, size_t errlen);
+/* 0 when endpoint (a client-level override; NULL or "" for none) is a URL the user configured:
+ * --endpoint-url, AWS_ENDPOINT_URL_<SERVICE> or AWS_ENDPOINT_URL. Else -1 with err. */
+int irh_awc_endpoint_allowed(const struct irh_options *opt, const char *service_id, const char *endpoint,
+                             char *err, size_t errlen);
 /* 0 when the IAM action is in the declared permissions; else -1 with what to declare. */
 int irh_awc_permitted(const struct irh_awscall *c, const char *action, char *err, size_t errlen);
 

@@ -1,7 +1,10 @@
-/* The synchronous requests the pipeline answers: SIGN, PRESIGN, SECRET_GEN, ASSUME_ROLE. */
+/* The synchronous requests the pipeline answers: SIGN, PRESIGN, SECRET_GEN, ASSUME_ROLE, HANDOFF. */
 #include "awscall_int.h"
 
 #include <ctype.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,14 @@ static struct irh_kv *do_sign(struct irh_awscall *c, const struct irh_kv *req)
     if (kind) goto fail;
     snprintf(action, sizeof action, "%s:%s", k->svc->info.iam_prefix, k->operation);
     if (irh_awc_permitted(c, action, err, sizeof err) != 0) { kind = "denied"; goto fail; }
+    if (c->opt->dry_run && k->mutating) {
+        /* A signed mutating request is as good as sent: a dry run signs none. */
+        snprintf(err, sizeof err, "dry run: %s was not signed", action);
+        irh_awc_audit(c, k, k->svc->id, k->operation, 0, NULL, 0, "dryrun", NULL, NULL, 1);
+        c->stats.planned++;
+        irh_awc_call_free(k);
+        return reply_error(err);
+    }
     if (!k->prov && !(k->prov = irh_awc_base_creds(c, err, sizeof err))) { kind = "credentials"; goto fail; }
     const struct irh_creds *creds;
     if (irh_cred_get(k->prov, &creds, err, sizeof err) != 0) { kind = "credentials"; goto fail; }
@@ -41,7 +52,14 @@ static struct irh_kv *do_sign(struct irh_awscall *c, const struct irh_kv *req)
         char key[300];
         snprintf(key, sizeof key, "h:%.*s", (int)(colon - w.lines[i]), w.lines[i]);
         for (char *p = key; *p; p++) *p = (char)tolower((unsigned char)*p);
-        bad |= irh_kv_adds(out, key, colon + 2);
+        if (!strcmp(key, "h:authorization") || !strcmp(key, "h:x-amz-security-token")) {
+            /* The session token (and the signature made with it) stays in the broker. */
+            char handle[IRH_SECRET_HANDLE_LEN + 1];
+            if (irh_secrets_put(c->secrets, colon + 2, strlen(colon + 2), handle, err, sizeof err) != 0) { bad = 1; break; }
+            bad |= irh_kv_adds(out, key, handle);
+        } else {
+            bad |= irh_kv_adds(out, key, colon + 2);
+        }
     }
     if (!bad) bad |= irh_kv_adds(out, "url", w.url);
     irh_awc_wire_free(&w);
@@ -115,9 +133,24 @@ static struct irh_kv *do_presign(struct irh_awscall *c, const struct irh_kv *req
     struct irh_sigv4_params sp = { .region = ep.signing_region, .service = "s3", .now = time(NULL), .s3 = 1,
                                    .unsigned_payload = 1, .expires = expires };
     if (irh_sigv4_presign(&sreq, &sp, creds, &sr, err, sizeof err) != 0) goto done;
+    if (c->npresigned >= MAX_PRESIGNED) { irh_awc_err(err, sizeof err, "presign: too many presigned URLs in one run (max %d)", MAX_PRESIGNED); goto done; }
+    /* The URL carries the session token: it stays here as a secret until ctx.handoff. */
+    int ulen = snprintf(NULL, 0, "%.*s://%s%s?%s", (int)(se ? se - ep.url : 5), se ? ep.url : "https", host, path, sr.query);
+    char *url = ulen > 0 ? malloc((size_t)ulen + 1) : NULL;
+    struct presigned *pu = &c->presigned[c->npresigned];
+    if (url) snprintf(url, (size_t)ulen + 1, "%.*s://%s%s?%s", (int)(se ? se - ep.url : 5), se ? ep.url : "https", host, path, sr.query);
+    int put = url ? irh_secrets_put(c->secrets, url, (size_t)ulen, pu->handle, err, sizeof err) : -1;
+    if (url) { explicit_bzero(url, (size_t)ulen); free(url); }
+    if (put != 0) { if (!url) irh_awc_err(err, sizeof err, "out of memory"); goto done; }
+    time_t until = time(NULL) + expires;
+    struct tm tm;
+    gmtime_r(&until, &tm);
+    strftime(pu->expires, sizeof pu->expires, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(pu->what, sizeof pu->what, "%s s3://%s/%s", method, bucket, key);
+    c->npresigned++;
     out = irh_kv_new();
-    if (!out || irh_kv_addf(out, "url", "%.*s://%s%s?%s", (int)(se ? se - ep.url : 5), se ? ep.url : "https",
-                            host, path, sr.query)) {
+    if (!out || irh_kv_adds(out, "handle", pu->handle) || irh_kv_adds(out, "expires", pu->expires) ||
+        irh_kv_adds(out, "what", pu->what)) {
         irh_kv_free(out);
         out = NULL;
         irh_awc_err(err, sizeof err, "out of memory");
@@ -233,6 +266,55 @@ fail:
     return reply_error(err);
 }
 
+/* The label as it may appear on a terminal and in a file: printable ASCII, one line. */
+static void clean_label(const char *in, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (; in && *in && n + 1 < outlen; in++)
+        out[n++] = (*in >= 0x20 && *in < 0x7f) ? *in : '?';
+    out[n] = '\0';
+}
+
+static struct irh_kv *do_handoff(struct irh_awscall *c, const struct irh_kv *req)
+{
+    const char *handle = irh_awc_kv_str(req, "handle");
+    struct presigned *pu = NULL;
+    for (size_t i = 0; i < c->npresigned; i++)
+        if (strcmp(c->presigned[i].handle, handle) == 0) pu = &c->presigned[i];
+    if (!pu) return reply_error("handoff: not a handle from aws.presign in this run (only presigned URLs are handed off)");
+    if (!c->run_dir) return reply_error("handoff: this run has no run directory");
+    char label[201];
+    clean_label(irh_kv_get(req, "label", NULL), label, sizeof label);
+    if (!label[0]) snprintf(label, sizeof label, "%.200s", pu->what);
+    size_t vlen;
+    const unsigned char *url = irh_secrets_get(c->secrets, pu->handle, &vlen);
+    if (!url) return reply_error("handoff: the presigned URL is gone");
+    size_t plen = strlen(c->run_dir) + sizeof "/handoff.txt";
+    char *path = malloc(plen);
+    if (!path) return reply_error("out of memory");
+    snprintf(path, plen, "%s/handoff.txt", c->run_dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    free(path);
+    if (fd < 0) return reply_error("handoff: cannot write handoff.txt in the run directory");
+    int bad = fchmod(fd, 0600) != 0;
+    FILE *f = fdopen(fd, "a");
+    if (!f) { close(fd); return reply_error("handoff: cannot write handoff.txt in the run directory"); }
+    bad |= fprintf(f, "# %s: %s, expires %s\n%.*s\n\n", label, pu->what, pu->expires, (int)vlen, (const char *)url) < 0;
+    bad |= fclose(f) != 0;
+    if (bad) return reply_error("handoff: cannot write handoff.txt in the run directory");
+    /* The deliverable: shown even under --quiet. */
+    fprintf(stderr, "irhost: presigned URL for %s (%s, expires %s), also in handoff.txt:\n%.*s\n",
+            label, pu->what, pu->expires, (int)vlen, (const char *)url);
+    fflush(stderr);
+    struct irh_kv *out = irh_kv_new();
+    if (!out || irh_kv_adds(out, "path", "handoff.txt") || irh_kv_adds(out, "what", pu->what) ||
+        irh_kv_adds(out, "expires", pu->expires) || irh_kv_adds(out, "label", label)) {
+        irh_kv_free(out);
+        return reply_error("out of memory");
+    }
+    return out;
+}
+
 struct irh_kv *irh_awscall_request(struct irh_awscall *c, uint8_t type, const struct irh_kv *req)
 {
     switch (type) {
@@ -240,6 +322,7 @@ struct irh_kv *irh_awscall_request(struct irh_awscall *c, uint8_t type, const st
     case IRH_MSG_PRESIGN: return do_presign(c, req);
     case IRH_MSG_SECRET_GEN: return do_secret_gen(c, req);
     case IRH_MSG_ASSUME_ROLE: return do_assume_role(c, req);
+    case IRH_MSG_HANDOFF: return do_handoff(c, req);
     default: return reply_error("unknown request type for the AWS pipeline");
     }
 }

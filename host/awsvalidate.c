@@ -99,6 +99,41 @@ int irh_awc_validate(const struct irh_kv *req, char *err, size_t errlen)
     return 0;
 }
 
+/* ---------------------------------------------------------------- endpoint */
+
+/* Equal as endpoint URLs: trailing slashes do not count. */
+static int same_url(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    while (la > 8 && a[la - 1] == '/') la--;
+    while (lb > 8 && b[lb - 1] == '/') lb--;
+    return la == lb && strncmp(a, b, la) == 0;
+}
+
+/* A client endpoint is accepted only when the user configured that very URL: the runbook
+ * must not choose where signed requests (and substituted secrets) go. */
+int irh_awc_endpoint_allowed(const struct irh_options *opt, const char *service_id, const char *endpoint,
+                             char *err, size_t errlen)
+{
+    if (!endpoint || !*endpoint) return 0;
+    if (opt->endpoint_url && *opt->endpoint_url && same_url(endpoint, opt->endpoint_url)) return 0;
+    const char *ignore = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+    if (!ignore || strcasecmp(ignore, "true") != 0) {
+        char name[96];
+        size_t n = (size_t)snprintf(name, sizeof name, "AWS_ENDPOINT_URL_");
+        for (const char *p = service_id; *p && n + 1 < sizeof name; p++)
+            name[n++] = (*p == ' ' || *p == '-') ? '_' : (char)toupper((unsigned char)*p);
+        name[n] = '\0';
+        const char *v = getenv(name);
+        if (v && *v && same_url(endpoint, v)) return 0;
+        v = getenv("AWS_ENDPOINT_URL");
+        if (v && *v && same_url(endpoint, v)) return 0;
+    }
+    irh_awc_err(err, errlen, "the client endpoint %.200s refused: a runbook cannot choose where requests go; "
+                "use --endpoint-url (or AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>)", endpoint);
+    return -1;
+}
+
 /* ---------------------------------------------------------------- allow-list */
 
 /* IAM action matching: case-insensitive, `*` any run, `?` one character. */

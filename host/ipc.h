@@ -27,6 +27,8 @@ enum irh_msg {
     IRH_MSG_READ_FILE,     /* path: a file the user named as a runbook param value (--finding F);
                               reply content, or error. Any other path is refused. */
     IRH_MSG_DONE,          /* exit (decimal), message: the runner's last message */
+    IRH_MSG_HANDOFF,       /* handle (of aws.presign), label: the broker shows the URL to the user and
+                              writes it to handoff.txt; reply path, what, expires, or error */
     /* broker -> runner */
     IRH_MSG_REPLY = 64,    /* generic reply to a request of the same id */
     IRH_MSG_CALL_RESULT,   /* status, h:<name>..., body, request_id, attempts | error, message */

@@ -340,3 +340,136 @@ fail:
     if (b.p) { explicit_bzero(b.p, b.cap); free(b.p); }
     return -1;
 }
+
+/* ---------------------------------------------------------------- unsubstitution */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes one encoded character at in[0..avail) (a percent escape, '+' for a space, an XML
+ * entity or character reference, a JSON escape); returns its length, or 0. */
+static size_t decode_one(const char *in, size_t avail, unsigned char *c)
+{
+    if (avail >= 3 && in[0] == '%' && hexval(in[1]) >= 0 && hexval(in[2]) >= 0) {
+        *c = (unsigned char)(hexval(in[1]) * 16 + hexval(in[2]));
+        return 3;
+    }
+    if (in[0] == '+') { *c = ' '; return 1; }
+    if (in[0] == '&') {
+        static const struct { const char *e; char c; } ents[] = {
+            { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' }, { "&apos;", '\'' },
+        };
+        for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++) {
+            size_t n = strlen(ents[i].e);
+            if (avail >= n && memcmp(in, ents[i].e, n) == 0) { *c = (unsigned char)ents[i].c; return n; }
+        }
+        if (avail >= 4 && in[1] == '#') {
+            int hexa = in[2] == 'x' || in[2] == 'X';
+            size_t i = hexa ? 3 : 2;
+            unsigned v = 0;
+            size_t digits = 0;
+            for (; i < avail && i < 12 && in[i] != ';'; i++, digits++) {
+                int d = hexa ? hexval(in[i]) : (in[i] >= '0' && in[i] <= '9' ? in[i] - '0' : -1);
+                if (d < 0) return 0;
+                v = v * (hexa ? 16u : 10u) + (unsigned)d;
+            }
+            if (digits && i < avail && in[i] == ';' && v < 128) { *c = (unsigned char)v; return i + 1; }
+        }
+        return 0;
+    }
+    if (in[0] == '\\' && avail >= 2) {
+        switch (in[1]) {
+        case '"': *c = '"'; return 2;
+        case '\\': *c = '\\'; return 2;
+        case '/': *c = '/'; return 2;
+        case 'b': *c = '\b'; return 2;
+        case 'f': *c = '\f'; return 2;
+        case 'n': *c = '\n'; return 2;
+        case 'r': *c = '\r'; return 2;
+        case 't': *c = '\t'; return 2;
+        case 'u':
+            if (avail >= 6 && in[2] == '0' && in[3] == '0' && hexval(in[4]) >= 0 && hexval(in[5]) >= 0) {
+                *c = (unsigned char)(hexval(in[4]) * 16 + hexval(in[5]));
+                return 6;
+            }
+            return 0;
+        default: return 0;
+        }
+    }
+    return 0;
+}
+
+/* Length of an occurrence of v at in[0..avail), each character raw or in any encoding, or 0.
+ * prefer_raw decides which reading of an escape-introducing character is tried first. */
+static size_t match_at(const char *in, size_t avail, const unsigned char *v, size_t vlen, int prefer_raw)
+{
+    size_t i = 0;
+    for (size_t j = 0; j < vlen; j++) {
+        if (i >= avail) return 0;
+        unsigned char c = 0;
+        size_t d = decode_one(in + i, avail - i, &c);
+        int raw = (unsigned char)in[i] == v[j];
+        if (raw && (prefer_raw || !d || c != v[j])) i++;
+        else if (d && c == v[j]) i += d;
+        else if (raw) i++;
+        else return 0;
+    }
+    return i;
+}
+
+int irh_secrets_unsubstitute(const struct irh_secrets *s, const char (*handles)[IRH_SECRET_HANDLE_LEN + 1],
+                             size_t nhandles, const char *in, size_t len, char **out, size_t *outlen)
+{
+    *out = NULL;
+    if (outlen) *outlen = 0;
+    const struct entry *es[64];
+    size_t ne = 0;
+    for (size_t h = 0; h < nhandles && ne < 64; h++) {
+        const struct entry *e = find(s, handles[h]);
+        if (e && e->len >= IRH_SECRET_MIN_SCRUB) es[ne++] = e;
+    }
+    if (!ne) return 0;
+    struct buf b = { 0 };
+    size_t done = 0;
+    int found = 0;
+    for (size_t i = 0; i < len;) {
+        size_t m = 0, k = 0;
+        for (; k < ne && !m; k++)
+            for (int pass = 1; pass >= 0 && !m; pass--)
+                m = match_at(in + i, len - i, es[k]->value, es[k]->len, pass);
+        if (!m) { i++; continue; }
+        if (buf_put(&b, in + done, i - done) || buf_put(&b, es[k - 1]->handle, IRH_SECRET_HANDLE_LEN)) goto fail;
+        found = 1;
+        i += m;
+        done = i;
+    }
+    if (!found) return 0;
+    if (buf_put(&b, in + done, len - done)) goto fail;
+    *out = b.p;
+    if (outlen) *outlen = b.len;
+    return 0;
+fail:
+    if (b.p) { explicit_bzero(b.p, b.cap); free(b.p); }
+    return -1;
+}
+
+size_t irh_secrets_handles_in(const char *in, size_t len, char (*handles)[IRH_SECRET_HANDLE_LEN + 1],
+                              size_t n, size_t max)
+{
+    for (size_t i = 0; i + IRH_SECRET_HANDLE_LEN <= len && n < max; i++) {
+        if (in[i] != 'i' || !handle_at(in + i, len - i)) continue;
+        size_t k = 0;
+        while (k < n && memcmp(handles[k], in + i, IRH_SECRET_HANDLE_LEN) != 0) k++;
+        if (k == n) {
+            memcpy(handles[n], in + i, IRH_SECRET_HANDLE_LEN);
+            handles[n++][IRH_SECRET_HANDLE_LEN] = '\0';
+        }
+        i += IRH_SECRET_HANDLE_LEN - 1;
+    }
+    return n;
+}

@@ -53,5 +53,17 @@ int irh_secrets_substitute(const struct irh_secrets *s, const char *in, size_t l
                            char *err, size_t errlen);
 /* Non-zero when s[0..len) contains something shaped like a handle. */
 int irh_secrets_has_handle(const char *s, size_t len);
+/* Values shorter than this are not searched for in responses (they would match anywhere). */
+#define IRH_SECRET_MIN_SCRUB 4u
+/* Adds the distinct well-formed handles in in[0..len) to handles[n..max); returns the new count. */
+size_t irh_secrets_handles_in(const char *in, size_t len, char (*handles)[IRH_SECRET_HANDLE_LEN + 1],
+                              size_t n, size_t max);
+/* The reverse of substitute, for what comes back: copies in[0..len) with every occurrence of
+ * the value of one of handles[0..nhandles) (of IRH_SECRET_MIN_SCRUB+ bytes), raw or encoded
+ * in any way substitute or AWS may encode it (percent, '+', XML entities and character
+ * references, JSON escapes, mixed), replaced by its handle. *out is NULL when nothing
+ * matched, else malloc'd and NUL-terminated (wipe and free). Returns 0, or -1 (no memory). */
+int irh_secrets_unsubstitute(const struct irh_secrets *s, const char (*handles)[IRH_SECRET_HANDLE_LEN + 1],
+                             size_t nhandles, const char *in, size_t len, char **out, size_t *outlen);
 
 #endif

@@ -133,7 +133,8 @@ local function protect(ctx)
   if #mappings > 0 then
     ec2:ModifyInstanceAttribute{ InstanceId = id, BlockDeviceMappings = mappings }
   end
-  ctx.info("termination protection on, shutdown behaviour stop, %d volume(s) no longer deleted on termination", #mappings)
+  ctx.info(ctx.dry_run and "would turn termination protection on, shutdown behaviour to stop, and keep %d volume(s) on termination"
+    or "termination protection on, shutdown behaviour stop, %d volume(s) no longer deleted on termination", #mappings)
 end
 
 local function isolate(ctx)
@@ -167,6 +168,7 @@ local function isolate(ctx)
   local original, failed = {}, {}
   for _, st in ipairs(states) do
     original[st.id] = st.original
+    if ctx.dry_run and st.state ~= "failed" and st.state ~= "already isolated" then st.state = "would be " .. st.state end
     ctx.info("%s: %s%s (original groups %s)", st.id, st.state, st.error and (": " .. st.error) or "", table.concat(st.original, ", "))
     if st.state == "failed" then failed[#failed + 1] = st.id end
   end
@@ -182,13 +184,16 @@ local function isolate(ctx)
       ec2:CreateTags{ Resources = { id }, Tags = marks.list({ [marks.NACL_ENTRIES] = marks.join(records) }) }
     end
     ctx.output("nacl_entries", records)
-    ctx.info("network ACL deny entries for %s: %s (removed by --release)", table.concat(v4, ", "), table.concat(records, ", "))
+    ctx.info("network ACL deny entries for %s%s: %s (removed by --release)", table.concat(v4, ", "),
+      ctx.dry_run and " would be added" or "", table.concat(records, ", "))
   else
     ctx.info("what isolation does not cut: ICMP and flows AWS always tracks; --isolation-nacl adds " ..
       "deny entries for %s to the subnet ACLs (stateless, so they cut those too)", table.concat(v4, ", "))
   end
   if #failed > 0 then
-    error(#failed .. " of " .. #states .. " ENI(s) NOT isolated: " .. table.concat(failed, ", ") .. " (see the notes)", 0)
+    -- The step is continue_on_error: evidence and containment go on, the run ends failed.
+    error(#failed .. " of " .. #states .. " ENI(s) NOT isolated: " .. table.concat(failed, ", ") ..
+      " (still open to the network; see the step's notes)", 0)
   end
 end
 
@@ -234,9 +239,16 @@ local function detach_asg(ctx)
     ec2:DeleteTags{ Resources = { id }, Tags = { { Key = marks.ASG_SUSPENDED } } }
   end
   ctx.info("%s %s Auto Scaling group %s (desired capacity kept at %s); processes suspended meanwhile: %s",
-    id, ctx.params.asg_standby and "in Standby in" or "detached from", group, tostring(g.DesiredCapacity),
+    id, ctx.dry_run and (ctx.params.asg_standby and "would enter Standby in" or "would leave")
+      or (ctx.params.asg_standby and "in Standby in" or "detached from"), group, tostring(g.DesiredCapacity),
     #ours > 0 and (table.concat(ours, ", ") .. ", resumed") or "none needed")
   ctx.output("asg", group)
+  -- Leaving the group (detach or Standby) also takes the instance out of the group's own
+  -- load balancers and target groups: the next step must not plan those again.
+  local via = json.array()
+  for _, n in ipairs(g.LoadBalancerNames or {}) do via[#via + 1] = "elb:" .. n end
+  for _, a in ipairs(g.TargetGroupARNs or {}) do via[#via + 1] = "tg:" .. a end
+  ctx.output("asg_attachments", via)
   ctx.followup("Auto Scaling group " .. group .. " keeps its desired capacity of " .. tostring(g.DesiredCapacity) ..
     " and may launch a replacement; check it serves traffic")
 end
@@ -247,22 +259,30 @@ local function deregister(ctx)
   local enis = enis_of(ctx)
   local v4 = facts.addresses(enis)
   local removed = json.array()
+  -- In a dry run the Auto Scaling detach was only planned, so the instance still shows in
+  -- the group's load balancers; the real run finds it already gone from them.
+  local by_asg = {}
+  if ctx.dry_run then for _, k in ipairs(ctx.state.asg_attachments or {}) do by_asg[k] = true end end
   for _, name in ipairs(facts.classic_lbs(elb, id)) do
+    if by_asg["elb:" .. name] then goto next_lb end
     elb:DeregisterInstancesFromLoadBalancer{ LoadBalancerName = name, Instances = { { InstanceId = id } } }
     ctx.changed{ resource = name, action = "DeregisterInstancesFromLoadBalancer", before = id .. " registered", after = "deregistered" }
     removed[#removed + 1] = "elb:" .. name
+    ::next_lb::
   end
   local vpc = enis[1] and enis[1].VpcId
   for _, t in ipairs(facts.targets(elbv2, id, vpc, v4)) do
+    if by_asg["tg:" .. t.arn] then goto next_tg end
     elbv2:DeregisterTargets{ TargetGroupArn = t.arn, Targets = { { Id = t.id, Port = t.port, AvailabilityZone = t.availability_zone } } }
     ctx.changed{ resource = t.name or t.arn, action = "DeregisterTargets", before = t.id .. ":" .. tostring(t.port), after = "deregistered" }
     removed[#removed + 1] = "target-group:" .. (t.name or t.arn)
+    ::next_tg::
   end
   if #removed == 0 then
     ctx.info("%s is in no classic load balancer or target group%s", id,
       ctx.state.asg and (" (leaving Auto Scaling group " .. ctx.state.asg .. " removed it from the group's)") or "")
   else
-    ctx.info("deregistered from %s", table.concat(removed, ", "))
+    ctx.info("%s from %s", ctx.dry_run and "would be deregistered" or "deregistered", table.concat(removed, ", "))
   end
   ctx.output("deregistered", removed)
 end
@@ -501,7 +521,7 @@ return ir.runbook {
     "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules",
     "ec2:DescribeAddresses", "ec2:DescribeIamInstanceProfileAssociations", "ec2:GetConsoleOutput",
     "ec2:GetConsoleScreenshot", "ec2:DescribeSnapshots", "ec2:DescribeNetworkAcls", "ec2:DescribeVpcEndpoints",
-    "ec2:DescribePrefixLists",
+    "ec2:DescribePrefixLists", "ec2:DescribeVpcs",
     "ec2:ModifyInstanceAttribute", "ec2:ModifyNetworkInterfaceAttribute", "ec2:CreateSecurityGroup",
     "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress",
     "ec2:RevokeSecurityGroupEgress", "ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAclEntry", "ec2:CreateSnapshot",
@@ -517,7 +537,7 @@ return ir.runbook {
   steps = {
     { name = "Capture instance metadata", run = capture_metadata, when = quarantining },
     { name = "Protect evidence from deletion", run = protect, when = quarantining },
-    { name = "Isolate network interfaces", run = isolate, when = quarantining, destructive = true,
+    { name = "Isolate network interfaces", run = isolate, when = quarantining, destructive = true, continue_on_error = true,
       confirm = "Isolate every network interface of the instance (cuts its network traffic)?" },
     { name = "Leave the Auto Scaling group", run = detach_asg, when = quarantining, destructive = true },
     { name = "Deregister from load balancers", run = deregister, when = quarantining, destructive = true },

@@ -59,12 +59,15 @@ end
 
 -- Makes the group's rules exactly the wanted ones: revokes others by rule id (IPv4 and
 -- IPv6 default egress included), authorizes what is missing.
-local function converge(ec2, ctx, gid, kind, ssm_targets)
+-- rules: the group's current rules, or nil to read them.
+local function converge(ec2, ctx, gid, kind, ssm_targets, rules)
   local want = wanted(kind, ssm_targets)
-  local r = ec2:DescribeSecurityGroupRules{ Filters = { { Name = "group-id", Values = { gid } } } }
+  if not rules then
+    rules = ec2:DescribeSecurityGroupRules{ Filters = { { Name = "group-id", Values = { gid } } } }.SecurityGroupRules or {}
+  end
   local revoke = { [true] = {}, [false] = {} }
   local have = {}
-  for _, rule in ipairs(r.SecurityGroupRules or {}) do
+  for _, rule in ipairs(rules) do
     local k = existing_key(rule)
     if want[k] and not have[k] then have[k] = true
     else revoke[rule.IsEgress and true or false][#revoke[rule.IsEgress and true or false] + 1] = rule.SecurityGroupRuleId end
@@ -89,28 +92,60 @@ local function converge(ec2, ctx, gid, kind, ssm_targets)
   end
 end
 
+local function find_group(ec2, vpc_id, name)
+  local r = ec2:DescribeSecurityGroups{ Filters = {
+    { Name = "vpc-id", Values = { vpc_id } }, { Name = "group-name", Values = { name } } } }
+  return r.SecurityGroups and r.SecurityGroups[1]
+end
+
+-- The rules AWS gives a new VPC security group: all outbound IPv4, and all outbound IPv6
+-- when the VPC has an IPv6 block. A dry run plans against these, so its plan holds the
+-- same revokes and authorizations as the real run.
+local function default_rules(ec2, vpc_id, gid)
+  local rules = { { SecurityGroupRuleId = "(default IPv4 egress of " .. gid .. ")", IsEgress = true,
+    IpProtocol = "-1", FromPort = -1, ToPort = -1, CidrIpv4 = "0.0.0.0/0" } }
+  local vpc = (ec2:DescribeVpcs{ VpcIds = { vpc_id } }.Vpcs or {})[1] or {}
+  for _, a in ipairs(vpc.Ipv6CidrBlockAssociationSet or {}) do
+    local st = a.Ipv6CidrBlockState and a.Ipv6CidrBlockState.State
+    if st == nil or st == "associated" or st == "associating" then
+      rules[2] = { SecurityGroupRuleId = "(default IPv6 egress of " .. gid .. ")", IsEgress = true,
+        IpProtocol = "-1", FromPort = -1, ToPort = -1, CidrIpv6 = "::/0" }
+      break
+    end
+  end
+  return rules
+end
+
 -- Finds (by name in the VPC) or creates the group of a kind, with exactly its rules.
--- Returns the group id (a placeholder in a dry run when it would be created).
+-- Another run creating the same group at the same moment is fine: on InvalidGroup.Duplicate
+-- the group is looked up again and reused. Returns the group id (a placeholder in a dry
+-- run when it would be created) and whether it is only planned.
 function M.ensure_group(ec2, ctx, vpc_id, kind, ssm_targets)
   local spec = M.GROUPS[kind]
-  local r = ec2:DescribeSecurityGroups{ Filters = {
-    { Name = "vpc-id", Values = { vpc_id } }, { Name = "group-name", Values = { spec.name } } } }
-  local g = r.SecurityGroups and r.SecurityGroups[1]
+  local g = find_group(ec2, vpc_id, spec.name)
   local gid
   if g then
     gid = g.GroupId
     ctx.log("reusing %s (%s) in %s", spec.name, gid, vpc_id)
   else
-    local c = ec2:CreateSecurityGroup{ GroupName = spec.name, Description = spec.description, VpcId = vpc_id,
+    local ok, c = pcall(ec2.CreateSecurityGroup, ec2, { GroupName = spec.name, Description = spec.description, VpcId = vpc_id,
       TagSpecifications = { { ResourceType = "security-group",
-        Tags = marks.list(marks.base(ctx, { [marks.PURPOSE] = kind, Name = spec.name })) } } }
-    if c.dry_run then
+        Tags = marks.list(marks.base(ctx, { [marks.PURPOSE] = kind, Name = spec.name })) } } })
+    if not ok then
+      if not aws.is_error(c, "InvalidGroup.Duplicate") then error(c, 0) end
+      g = find_group(ec2, vpc_id, spec.name)
+      if not g then error(c, 0) end
+      gid = g.GroupId
+      ctx.log("%s was created by another run meanwhile: reusing %s in %s", spec.name, gid, vpc_id)
+    elseif c.dry_run then
       gid = "(" .. spec.name .. " to be created)"
       ctx.changed{ resource = spec.name, action = "CreateSecurityGroup", before = "absent", after = "created in " .. vpc_id }
+      converge(ec2, ctx, gid, kind, ssm_targets, default_rules(ec2, vpc_id, gid))
       return gid, true
+    else
+      gid = c.GroupId
+      ctx.changed{ resource = gid, action = "CreateSecurityGroup", before = "absent", after = spec.name .. " in " .. vpc_id }
     end
-    gid = c.GroupId
-    ctx.changed{ resource = gid, action = "CreateSecurityGroup", before = "absent", after = spec.name .. " in " .. vpc_id }
   end
   converge(ec2, ctx, gid, kind, ssm_targets)
   return gid, false

@@ -221,6 +221,8 @@ test("a wrong instance id fails the first step with the AWS error explained", fu
   expect_eq(s["Isolate the container"], nil, "no later step ran")
   has(r.steps["Identify the container"].error, "instance i-0abc1234def567891 was not found in region us-east-1 " ..
     "(InvalidInstanceID.NotFound): check the id and --region")
+  has(r.message, 'step 1 "Identify the container" failed: instance i-0abc1234def567891 was not found')
+  expect_match(r.report, "Outcome | %*%*failed%*%* %(exit 1%)")
 end)
 
 test("a container that is not on the host fails the first step listing what is there", function()

@@ -33,8 +33,8 @@ local function fargate_task()
         details = { { name = "subnetId", value = SUBNET }, { name = "networkInterfaceId", value = ENI },
           { name = "privateIPv4Address", value = TASK_IP } } } },
       containers = { { containerArn = "arn:aws:ecs:" .. REGION .. ":" .. ACCOUNT .. ":container/" .. CLUSTER .. "/" ..
-        TASK_ID .. "/5f4e3d2c-1b0a-4f9e-8d7c-6b5a4f3e2d1c", taskArn = TASK_ARN, name = "api", image = IMAGE, imageDigest = DIGEST,
-        runtimeId = TASK_ID .. "-2531612879", lastStatus = "RUNNING" } } }
+        TASK_ID .. "/5f4e3d2c-1b0a-4f9e-8d7c-6b5a4f3e2d1c", taskArn = TASK_ARN, name = "api", image = IMAGE,
+        imageDigest = DIGEST, runtimeId = TASK_ID .. "-2531612879", lastStatus = "RUNNING" } } }
   end
   local function eni()
     local groups = {}
@@ -155,7 +155,7 @@ local ISOLATE_CALLS = {
   "ec2:DescribeSecurityGroups", "ec2:CreateSecurityGroup", "ec2:DescribeSecurityGroupRules",
   "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
   "ec2:DescribeSecurityGroups", "ec2:CreateSecurityGroup", "ec2:DescribeSecurityGroupRules",
-    "ec2:RevokeSecurityGroupEgress",
+  "ec2:RevokeSecurityGroupEgress",
   "ec2:CreateTags", "ec2:ModifyNetworkInterfaceAttribute", "ec2:ModifyNetworkInterfaceAttribute",
   "ecs:DescribeServices", "elbv2:DescribeTargetHealth", "elbv2:DeregisterTargets",
 }
@@ -265,6 +265,8 @@ test("a wrong cluster name fails the first step with the AWS answer explained", 
   expect_eq(s["Protect tasks from scale-in"], nil, "no later step ran")
   expect_match(r.steps["Identify tasks and save evidence"].error,
     "ECS cluster prod%-clustr was not found in region us%-east%-1 %(MISSING%): check %-%-cluster and %-%-region")
+  expect_match(r.message, '^step 1 "Identify tasks and save evidence" failed: ECS cluster prod%-clustr was not found')
+  expect_match(r.report, "Outcome | %*%*failed%*%* %(exit 1%)")
 end)
 
 test("a wrong task id fails the first step naming the task", function()

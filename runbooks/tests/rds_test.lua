@@ -10,8 +10,11 @@ local VPC, SUBNET, APP_SG = "vpc-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788",
 local ISO_SG = "sg-0fedcba9876543210"
 local DETECTOR = "12abc34d567e8fa901bc2d34e56789f0"
 local LOG = "error/postgresql.log.2026-12-03-09"
-local LOG_TEXT = "2026-12-03 09:12:01 UTC:203.0.113.7(51544):app_rw@orders:[2211]:LOG:  connection authorized: user=app_rw database=orders\n" ..
-  "2026-12-03 09:12:05 UTC:10.0.1.20(40100):report@orders:[2215]:LOG:  connection authorized: user=report database=orders\n"
+local LOG_TEXT =
+  "2026-12-03 09:12:01 UTC:203.0.113.7(51544):app_rw@orders:[2211]:LOG:  connection authorized: user=app_rw " ..
+  "database=orders\n" ..
+  "2026-12-03 09:12:05 UTC:10.0.1.20(40100):report@orders:[2215]:LOG:  connection authorized: user=report " ..
+  "database=orders\n"
 
 -- Stubs for the instance; `state` is what AWS holds, changed by the run.
 local function postgres_instance()
@@ -161,7 +164,9 @@ test("a public PostgreSQL instance: isolated, master password rotated, user lock
   expect_eq(index.files[1].suspect_lines, 1, "lines naming app_rw or 203.0.113.7")
   expect_eq(r.steps["Identify the instance and user"].outputs.users, { "app_rw" }, "users")
   local recs = {}
-  for _, row in ipairs(r.steps["Report recommended settings"].outputs.recommendations) do recs[row.setting] = row.current end
+  for _, row in ipairs(r.steps["Report recommended settings"].outputs.recommendations) do
+    recs[row.setting] = row.current
+  end
   expect_eq(recs["Publicly accessible"], "off", "publicly accessible after the run")
   expect_eq(recs["Secrets Manager rotation of the master password"], "off (irhost/" .. DB .. "/master)",
     "secret rotation")
@@ -203,4 +208,6 @@ test("a wrong instance identifier fails the first step with the AWS error explai
   expect_eq(s["Restrict network access"], nil, "no later step ran")
   expect_match(r.steps["Identify the instance and user"].error,
     "DB instance prod%-dbx was not found in region us%-east%-1 %(DBInstanceNotFound%): check %-%-db and %-%-region")
+  expect_match(r.message, '^step 1 "Identify the instance and user" failed: DB instance prod%-dbx was not found')
+  expect_match(r.report, "Outcome | %*%*failed%*%* %(exit 1%)")
 end)

@@ -126,7 +126,7 @@ local function full_run_calls()
     "s3:GetBucketVersioning", "s3:GetObjectLockConfiguration",
     "s3:GetBucketPolicy", "s3:GetPublicAccessBlock", "s3:GetBucketOwnershipControls", "s3:GetBucketEncryption",
     "s3:GetBucketLogging", "s3control:ListAccessPoints", "s3:GetBucketVersioning", "s3:GetBucketPolicy",
-      "s3:GetBucketAcl",
+    "s3:GetBucketAcl",
   }) do calls[#calls + 1] = c end
   return calls
 end
@@ -221,4 +221,7 @@ test("a bucket that does not exist fails the first step and changes nothing", fu
   expect_eq(s["Block public access"], nil, "no later step ran")
   expect_match(r.steps["Identify the bucket and its findings"].error,
     "bucket acme%-no%-such%-bucket does not exist %(HTTP 404 from HeadBucket%): check the name")
+  expect_match(r.message, '^step 1 "Identify the bucket and its findings" failed: ' ..
+    "bucket acme%-no%-such%-bucket does not exist")
+  expect_match(r.report, "Outcome | %*%*failed%*%* %(exit 1%)")
 end)

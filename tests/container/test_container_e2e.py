@@ -5,50 +5,25 @@ the scripts themselves are exercised by test_container_scripts.py."""
 import copy
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
-ROOT = os.environ.get("IRHOST_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import tap  # noqa: E402
-from fakeaws import client  # noqa: E402
 import container_scripts as S  # noqa: E402
+import e2e  # noqa: E402
+import tap  # noqa: E402
+from e2e import ROOT, client, evidence, status, steps  # noqa: E402
 
-IRHOST = os.environ.get("IRHOST") or os.path.join(ROOT, "build", "asan", "irhost")
-RUNBOOK = os.path.join(ROOT, "runbooks", "container.lua")
 REGION = "us-east-1"
 HOST, CID = "i-0a1b2c3d4e5f60006", "9c4e2d1b7a30"
 DETECTOR = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 
-if not os.access(IRHOST, os.X_OK):
-    tap.skip("container end to end", f"{IRHOST} is not built")
-    tap.done()
-
 with open(os.path.join(ROOT, "tests", "fakeaws", "worlds", "data.json")) as f:
     WORLD = json.load(f)
 WORLD["settings"]["ssm_polls"] = 0   # commands finish at the first poll: keeps the suite fast
-TMP = tempfile.mkdtemp(prefix="irhost-container-e2e-")
-fake = client.start(world="data")
-
-
-def run(args, out, yes=True):
-    env = {"PATH": "/usr/bin:/bin", "HOME": TMP, "LANG": "C.UTF-8"}
-    env.update(fake.env(REGION))
-    cmd = [IRHOST, RUNBOOK, *args, "--poll-interval", "1"]
-    if out:
-        cmd += ["--out", out]
-    if yes:
-        cmd.append("--yes")
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=TMP, stdin=subprocess.DEVNULL)
-    report = None
-    if out and os.path.exists(os.path.join(out, "report.json")):
-        with open(os.path.join(out, "report.json")) as f:
-            report = json.load(f)
-    return p, report
+suite = e2e.Suite("container", "container.lua", world="data", irhost=e2e.binary("IRHOST"),
+                  extra_args=("--poll-interval", "1"))
+TMP, fake, run = suite.tmp, suite.fake, suite.run
 
 
 def fresh():
@@ -63,30 +38,8 @@ def commands(state):
             for c in sorted(cmds, key=lambda c: c["CommandId"])]
 
 
-def steps(report):
-    return {e["name"]: e for e in (report or {}).get("events", []) if e.get("type") == "step_end"}
-
-
-def status(report):
-    return {n: e["status"] for n, e in steps(report).items()}
-
-
 def host_tags(state):
     return {t["Key"]: t["Value"] for t in state["ec2"][REGION]["instances"][HOST].get("Tags", [])}
-
-
-def evidence(out, name):
-    path = os.path.join(out, "evidence", name)
-    return open(path).read() if os.path.exists(path) else None
-
-
-def no_secret(p, run_dir):
-    blobs = [p.stdout, p.stderr]
-    for base, _, files in os.walk(run_dir):
-        for f in files:
-            with open(os.path.join(base, f), "rb") as fh:
-                blobs.append(fh.read().decode("latin-1"))
-    return not any(client.SECRET_KEY in b for b in blobs)
 
 
 def mutating_calls():
@@ -131,7 +84,7 @@ try:
               snaps)
     ev = (steps(rep).get("Evaluate: collect evidence and findings") or {}).get("outputs") or {}
     tap.check("full: the verdict names the runtime finding", "DockerSocketAccessed" in ev.get("verdict", ""), ev)
-    tap.check("full: no secret in any output", no_secret(p, out))
+    tap.check("full: no secret in any output", e2e.no_secret(p, out))
 
     # --- --release: the undo script, the record removed
     out = os.path.join(TMP, "release")
@@ -217,6 +170,5 @@ try:
                   len(sent) == lists and all(c[2]["commands"] == S.list_() for c in sent)
                   and not any(c["operation"] in ("CreateTags", "DeleteTags") for c in fake.calls()), [c[0] for c in sent])
 finally:
-    fake.stop()
-    shutil.rmtree(TMP, ignore_errors=True)
+    suite.close()
 tap.done()

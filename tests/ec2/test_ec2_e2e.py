@@ -1,58 +1,26 @@
 """End to end: the real irhost binary runs runbooks/ec2.lua against tests/fakeaws (demo
 world). Every scenario of issue 6 "Proof"; assertions read the fake's state, not the
 runbook's output."""
-import hashlib
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
-ROOT = os.environ.get("IRHOST_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import e2e  # noqa: E402
 import tap  # noqa: E402
-from fakeaws import client  # noqa: E402
+from e2e import ROOT, client, strip, tags  # noqa: E402
 
-IRHOST = os.environ.get("IRHOST") or os.path.join(ROOT, "build", "asan", "irhost")
-RUNBOOK = os.path.join(ROOT, "runbooks", "ec2.lua")
 REGION = "us-east-1"
 BUCKET = "irhost-evidence-111122223333"
 PLAIN, MULTI, ASG_A, ASG_B, ASG_C, SSM, ECS = (f"i-0a1b2c3d4e5f6000{n}" for n in range(1, 8))
 
-if not os.access(IRHOST, os.X_OK):
-    tap.skip("ec2 end to end", f"{IRHOST} is not built")
-    tap.done()
-
-TMP = tempfile.mkdtemp(prefix="irhost-ec2-e2e-")
-fake = client.start(world="demo")
-
-
-def run(args, out, yes=True, extra_env=None):
-    env = {"PATH": "/usr/bin:/bin", "HOME": TMP, "LANG": "C.UTF-8"}
-    env.update(fake.env(REGION))
-    env.update(extra_env or {})
-    cmd = [IRHOST, RUNBOOK, *args, "--poll-interval", "1"]
-    if out:
-        cmd += ["--out", out]
-    if yes:
-        cmd.append("--yes")
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=TMP, stdin=subprocess.DEVNULL)
-    run_dir = out
-    report = None
-    if run_dir and os.path.exists(os.path.join(run_dir, "report.json")):
-        with open(os.path.join(run_dir, "report.json")) as f:
-            report = json.load(f)
-    return p, report
+suite = e2e.Suite("ec2", "ec2.lua", world="demo", irhost=e2e.binary("IRHOST"), extra_args=("--poll-interval", "1"),
+                  timeout=600)
+TMP, fake, run = suite.tmp, suite.fake, suite.run
 
 
 def ec2(state):
     return state["ec2"][REGION]
-
-
-def tags(obj):
-    return {t["Key"]: t["Value"] for t in obj.get("Tags") or obj.get("TagSet") or []}
 
 
 def enis_of(state, iid):
@@ -67,27 +35,10 @@ def rules_of(state, gid):
     return [r for r in ec2(state).get("security_group_rules", {}).values() if r["GroupId"] == gid]
 
 
-def step_status(report):
-    out = {}
-    for e in report["events"]:
-        if e.get("type") == "step_end":
-            out[e["name"]] = e["status"]
-    return out
-
-
 def mutating_calls(service=None):
     ops = ("Modify", "Create", "Revoke", "Authorize", "Stop", "Detach", "Suspend", "Resume", "Deregister",
            "Enter", "Send", "Put", "Delete", "Disassociate")
     return [c for c in fake.calls(service=service) if c["operation"].startswith(ops)]
-
-
-def no_secret(p, run_dir):
-    blobs = [p.stdout, p.stderr]
-    for base, _, files in os.walk(run_dir or TMP):
-        for f in files:
-            with open(os.path.join(base, f), "rb") as fh:
-                blobs.append(fh.read().decode("latin-1"))
-    return not any(client.SECRET_KEY in b for b in blobs)
 
 
 def assert_contained(name, before, after, iid, ticket, online=False):
@@ -140,15 +91,7 @@ try:
     assert_contained("plain", before, after, PLAIN, "IR-A")
     tap.check("plain: ModifyInstanceAttribute Groups never used",
               not any("Groups" in (c.get("params") or {}) for c in fake.calls(service="ec2", operation="ModifyInstanceAttribute")))
-    sums = {}
-    if os.path.exists(os.path.join(out, "SHA256SUMS")):
-        for line in open(os.path.join(out, "SHA256SUMS")):
-            h, f = line.split(None, 1)
-            sums[f.strip().lstrip("*").replace("evidence/", "")] = h
-    ok = bool(sums)
-    for f, h in sums.items():
-        path = os.path.join(out, "evidence", f)
-        ok = ok and os.path.exists(path) and hashlib.sha256(open(path, "rb").read()).hexdigest() == h
+    ok, sums = e2e.evidence_ok(out)
     tap.check("plain: evidence files match SHA256SUMS", ok, sums)
     tap.check("plain: metadata captured before changes", "instance.json" in sums and "network-interfaces.json" in sums, sums)
     objs = after["s3"]["buckets"][BUCKET]["Objects"]
@@ -157,7 +100,7 @@ try:
     md = open(os.path.join(out, "report.md")).read() if os.path.exists(os.path.join(out, "report.md")) else ""
     tap.check("plain: report names ticket, caller and evidence hashes",
               "IR-A" in md and "arn:aws:iam::111122223333" in md and all(h in md for h in sums.values()), md[:400])
-    tap.check("plain: no secret in any output or file", no_secret(p, out))
+    tap.check("plain: no secret in any output or file", e2e.no_secret(p, out))
     ips = [a["PrivateIpAddress"] for e in enis_of(after, PLAIN) for a in e["PrivateIpAddresses"]]
     acl = [a for a in ec2(after)["network_acls"].values()
            if any(x["SubnetId"] == ec2(after)["instances"][PLAIN]["SubnetId"] for x in a["Associations"])][0]
@@ -292,13 +235,6 @@ try:
     p, rep = run(["--instance", ASG_A, "--ticket", "IR-F", "--dry-run"], out, yes=False)
     after = fake.state()
     tap.check("dry run: exit 0 without --yes", p.returncode == 0, p.stderr)
-
-    def strip(s):
-        if isinstance(s, dict):
-            return {k: strip(v) for k, v in s.items() if not k.startswith("_")}
-        if isinstance(s, list):
-            return [strip(v) for v in s]
-        return s
     for svc in ("ec2", "autoscaling", "elb", "elbv2", "ssm", "s3"):
         tap.check(f"dry run: {svc} state unchanged", strip(before[svc]) == strip(after[svc]))
     tap.check("dry run: no mutating call reached AWS", mutating_calls() == [], mutating_calls()[:3])
@@ -339,7 +275,7 @@ try:
     fake.fault(service="elb", operation="DescribeLoadBalancers", kind="error", status=400,
                code="InvalidConfigurationRequest", message="injected", after=1, count=-1)
     p, rep = run(["--instance", ASG_B, "--ticket", "IR-G"], out)
-    st = step_status(rep or {"events": []})
+    st = e2e.status(rep or {"events": []})
     tap.check("resume: the failing run exits 1", p.returncode == 1, p.stderr)
     tap.check("resume: step 5 failed, 6 and later not run",
               st.get("Deregister from load balancers") == "failed" and "Snapshot EBS volumes" not in st, st)
@@ -352,7 +288,7 @@ try:
     tap.check("resume: the resumed run exits 0", p.returncode == 0, p.stderr)
     with open(os.path.join(out, "report.json")) as f:
         rep = json.load(f)
-    st = step_status(rep)
+    st = e2e.status(rep)
     tap.check("resume: steps 1-4 not repeated",
               all(st.get(n) == "done (resumed)" for n in ("Capture instance metadata", "Protect evidence from deletion",
                                                          "Isolate network interfaces", "Leave the Auto Scaling group")), st)
@@ -389,6 +325,5 @@ try:
               "InvalidInstanceID.NotFound" in p.stderr and "was not found in" in p.stderr and "--region" in p.stderr, p.stderr)
     tap.check("wrong id: nothing changed", mutating_calls() == [], mutating_calls()[:3])
 finally:
-    fake.stop()
-    shutil.rmtree(TMP, ignore_errors=True)
+    suite.close()
 tap.done()

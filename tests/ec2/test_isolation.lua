@@ -4,6 +4,7 @@
 local ROOT = os.getenv("IRHOST_ROOT") or "."
 local T = dofile(ROOT .. "/tests/ir/tap.lua")
 json = require("irhost.json")  -- a global in the runbook sandbox
+aws = require("aws")            -- likewise (aws.is_error)
 package.preload["lib.marks"] = function() return dofile(ROOT .. "/runbooks/lib/marks.lua") end
 local isolation = dofile(ROOT .. "/runbooks/lib/isolation.lua")
 
@@ -75,13 +76,76 @@ T.case("transition group created with all traffic both ways", function()
 end)
 
 T.case("dry run: a group to create is a placeholder", function()
-  local ec2, calls = client({ DescribeSecurityGroups = { SecurityGroups = {} }, CreateSecurityGroup = { dry_run = true } })
+  local ec2, calls = client({ DescribeSecurityGroups = { SecurityGroups = {} }, CreateSecurityGroup = { dry_run = true },
+    DescribeVpcs = { Vpcs = { { VpcId = "vpc-1" } } } })
   local c = ctx()
   local gid, planned = isolation.ensure_group(ec2, c, "vpc-1", "isolation")
   T.eq(planned, true, "planned")
   T.like(gid, "irhost%-isolation to be created", "placeholder id")
   T.eq(#ops(calls, "DescribeSecurityGroupRules"), 0, "no read of a group that does not exist")
   T.eq(c.changes[1].action, "CreateSecurityGroup", "the creation is recorded")
+end)
+
+-- The plan must hold what the real run sends to a new group: AWS gives it default egress
+-- rules (IPv6 too when the VPC has an IPv6 block), which the real run then converges.
+local function plan_new(kind, vpc, targets)
+  local ec2, calls = client({ DescribeSecurityGroups = { SecurityGroups = {} },
+    CreateSecurityGroup = { dry_run = true }, DescribeVpcs = { Vpcs = { vpc } },
+    AuthorizeSecurityGroupIngress = { dry_run = true }, AuthorizeSecurityGroupEgress = { dry_run = true },
+    RevokeSecurityGroupEgress = { dry_run = true }, RevokeSecurityGroupIngress = { dry_run = true } })
+  isolation.ensure_group(ec2, ctx(), "vpc-1", kind, targets)
+  return calls
+end
+local V6 = { VpcId = "vpc-1", Ipv6CidrBlockAssociationSet = { { Ipv6CidrBlock = "2600::/56", Ipv6CidrBlockState = { State = "associated" } } } }
+
+T.case("dry run: a new isolation group plans revoking its default egress", function()
+  local calls = plan_new("isolation", { VpcId = "vpc-1" })
+  local r = ops(calls, "RevokeSecurityGroupEgress")
+  T.eq(#r, 1, "one revoke planned")
+  T.eq(#r[1].SecurityGroupRuleIds, 1, "the IPv4 default egress only (no IPv6 block)")
+  T.eq(#ops(calls, "AuthorizeSecurityGroupEgress") + #ops(calls, "AuthorizeSecurityGroupIngress"), 0, "nothing authorized")
+  r = ops(plan_new("isolation", V6), "RevokeSecurityGroupEgress")
+  T.eq(#r[1].SecurityGroupRuleIds, 2, "IPv4 and IPv6 default egress in a dual-stack VPC")
+end)
+
+T.case("dry run: a new transition group plans its ingress and IPv6 egress", function()
+  local calls = plan_new("transition", { VpcId = "vpc-1" })
+  T.eq(#ops(calls, "AuthorizeSecurityGroupIngress"), 2, "ingress IPv4 and IPv6 planned")
+  T.eq(#ops(calls, "AuthorizeSecurityGroupEgress"), 1, "egress IPv6 planned (IPv4 is a default)")
+  T.eq(#ops(calls, "RevokeSecurityGroupEgress"), 0, "no revoke")
+  calls = plan_new("transition", V6)
+  T.eq(#ops(calls, "AuthorizeSecurityGroupEgress"), 0, "dual-stack VPC: both egress defaults kept")
+end)
+
+T.case("dry run: a new SSM group plans revoking the default and authorizing HTTPS", function()
+  local calls = plan_new("ssm", { VpcId = "vpc-1" }, { { group = "sg-ep" }, { prefix_list = "pl-1" } })
+  T.eq(#ops(calls, "RevokeSecurityGroupEgress"), 1, "default egress revoked")
+  T.eq(#ops(calls, "AuthorizeSecurityGroupEgress"), 2, "HTTPS to the endpoints' group and the prefix list")
+end)
+
+T.case("InvalidGroup.Duplicate: another run created the group meanwhile, reused", function()
+  local looked = 0
+  local ec2, calls = client({
+    DescribeSecurityGroups = function()
+      looked = looked + 1
+      return { SecurityGroups = looked == 1 and {} or { { GroupId = "sg-theirs" } } }
+    end,
+    CreateSecurityGroup = function() error(require("aws.errors").new({ code = "InvalidGroup.Duplicate", message = "already exists", status = 400 }, "ec2", "CreateSecurityGroup")) end,
+    DescribeSecurityGroupRules = { SecurityGroupRules = { default_egress[1] } },
+  })
+  local gid, planned = isolation.ensure_group(ec2, ctx(), "vpc-1", "transition")
+  T.eq(gid, "sg-theirs", "the other run's group")
+  T.eq(planned, false, "a real group")
+  T.eq(looked, 2, "looked up again by name")
+  T.eq(#ops(calls, "AuthorizeSecurityGroupIngress"), 2, "its rules still converged")
+end)
+
+T.case("a create error other than Duplicate is raised", function()
+  local ec2 = client({ DescribeSecurityGroups = { SecurityGroups = {} },
+    CreateSecurityGroup = function() error(require("aws.errors").new({ code = "UnauthorizedOperation", message = "no", status = 403 }, "ec2", "CreateSecurityGroup")) end })
+  local ok, e = pcall(isolation.ensure_group, ec2, ctx(), "vpc-1", "isolation")
+  T.eq(ok, false, "raised")
+  T.eq(type(e) == "table" and e.code, "UnauthorizedOperation", "the AWS error itself")
 end)
 
 T.case("online mode: SSM and S3 endpoints", function()

@@ -3,19 +3,13 @@ world). The scenarios of issue 8 for the ECS runbook; assertions read the fake's
 calls, not the runbook's output."""
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
-ROOT = os.environ.get("IRHOST_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import e2e  # noqa: E402
 import tap  # noqa: E402
-from fakeaws import client  # noqa: E402
+from e2e import ROOT, evidence, status, steps, tags  # noqa: E402
 
-IRHOST = os.environ.get("IRHOST") or os.path.join(ROOT, "build", "asan", "irhost")
-RUNBOOK = os.path.join(ROOT, "runbooks", "ecs.lua")
 REGION = "us-east-1"
 TASK_PREFIX = "arn:aws:ecs:us-east-1:111122223333:task/prod-cluster/"
 T1, T2, WORKER = (f"0a1b2c3d4e5f4a0b9c8d7e6f5a4b3c2{n}" for n in (1, 2, 3))
@@ -25,28 +19,8 @@ VPC = "vpc-0a1b2c3d4e5f60001"
 SERVICE_ARN = "arn:aws:ecs:us-east-1:111122223333:service/prod-cluster/api"
 ORIGINAL_SG = "sg-0a1b2c3d4e5f60104"
 
-if not os.access(IRHOST, os.X_OK):
-    tap.skip("ecs end to end", f"{IRHOST} is not built")
-    tap.done()
-
-TMP = tempfile.mkdtemp(prefix="irhost-ecs-e2e-")
-fake = client.start(world="data")
-
-
-def run(args, out, yes=True):
-    env = {"PATH": "/usr/bin:/bin", "HOME": TMP, "LANG": "C.UTF-8"}
-    env.update(fake.env(REGION))
-    cmd = [IRHOST, RUNBOOK, *args]
-    if out:
-        cmd += ["--out", out]
-    if yes:
-        cmd.append("--yes")
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=TMP, stdin=subprocess.DEVNULL)
-    report = None
-    if out and os.path.exists(os.path.join(out, "report.json")):
-        with open(os.path.join(out, "report.json")) as f:
-            report = json.load(f)
-    return p, report
+suite = e2e.Suite("ecs", "ecs.lua", world="data", irhost=e2e.binary("IRHOST"))
+TMP, fake, run = suite.tmp, suite.fake, suite.run
 
 
 def ec2(state):
@@ -59,10 +33,6 @@ def ecs(state):
 
 def task(state, tid):
     return ecs(state)["tasks"][TASK_PREFIX + tid]
-
-
-def tags(obj):
-    return {t["Key"]: t["Value"] for t in obj.get("Tags") or obj.get("TagSet") or []}
 
 
 def ecs_tags(obj):
@@ -81,50 +51,11 @@ def rules_of(state, gid):
     return [r for r in ec2(state).get("security_group_rules", {}).values() if r["GroupId"] == gid]
 
 
-def steps(report):
-    return {e["name"]: e for e in (report or {}).get("events", []) if e.get("type") == "step_end"}
-
-
-def status(report):
-    return {n: e["status"] for n, e in steps(report).items()}
-
-
 MUTATING = ("Modify", "Create", "Revoke", "Authorize", "Stop", "Update", "Tag", "Deregister", "Delete", "Put", "Send")
 
 
 def mutating_calls():
     return [c for c in fake.calls() if c["operation"].startswith(MUTATING)]
-
-
-def no_secret(p, run_dir):
-    blobs = [p.stdout, p.stderr]
-    for base, _, files in os.walk(run_dir):
-        for f in files:
-            with open(os.path.join(base, f), "rb") as fh:
-                blobs.append(fh.read().decode("latin-1"))
-    return not any(client.SECRET_KEY in b for b in blobs)
-
-
-def evidence(out, name):
-    path = os.path.join(out, "evidence", name)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return f.read()
-
-
-def sums_ok(out):
-    path = os.path.join(out, "SHA256SUMS")
-    if not os.path.exists(path):
-        return False
-    import hashlib
-    ok = True
-    for line in open(path):
-        h, f = line.split(None, 1)
-        f = f.strip().lstrip("*")
-        with open(os.path.join(out, f), "rb") as fh:
-            ok = ok and hashlib.sha256(fh.read()).hexdigest() == h
-    return ok
 
 
 def fresh():
@@ -176,7 +107,7 @@ try:
     for f in ("cluster.json", "tasks.json", "task-definitions.json", "services.json", "network-interfaces.json",
               "security-groups.json", "original-security-groups.json", "guardduty-findings.json"):
         tap.check(f"service: evidence {f} saved", evidence(out, f) is not None)
-    tap.check("service: SHA256SUMS matches the evidence", sums_ok(out))
+    tap.check("service: SHA256SUMS matches the evidence", e2e.evidence_ok(out)[0])
     ev = steps(rep).get("Evaluate malicious activity", {})
     per = (ev.get("outputs") or {}).get("findings_per_task") or {}
     tap.check("service: runtime findings matched to their tasks",
@@ -184,7 +115,7 @@ try:
     tap.check("service: the verdict says malicious activity", "malicious activity reported: 2" in (ev.get("outputs") or {}).get("verdict", ""))
     md = open(os.path.join(out, "report.md")).read()
     tap.check("service: report lists the Fargate scan limitation", "no EBS volume" in md)
-    tap.check("service: no secret in any output", no_secret(p, out))
+    tap.check("service: no secret in any output", e2e.no_secret(p, out))
     first_change = min(c["seq"] for c in mutating_calls())
     last_read = max(c["seq"] for c in fake.calls(service="ecs", operation="DescribeTaskDefinition"))
     tap.check("service: evidence read before the first change", last_read < first_change)
@@ -342,6 +273,5 @@ try:
                   p.returncode == code and msg in p.stderr, (p.returncode, p.stderr[-800:]))
         tap.check(f"wrong id {' '.join(args)}: nothing changed", mutating_calls() == [])
 finally:
-    fake.stop()
-    shutil.rmtree(TMP, ignore_errors=True)
+    suite.close()
 tap.done()

@@ -1,20 +1,18 @@
 """Shared pieces of the identity runbooks' end-to-end suites: the seeded world (the demo
-world plus an attacker's traces), running the real irhost against tests/fakeaws, and the
-checks every suite makes (no secret in any output, evidence hashes)."""
+world plus an attacker's traces) and the state they compare; running irhost and searching
+its outputs is tests/lib/e2e.py's."""
 import copy
 import datetime
-import hashlib
 import json
 import os
-import subprocess
 import sys
 
-ROOT = os.environ.get("IRHOST_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from fakeaws import client  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import e2e  # noqa: E402
+from e2e import ROOT, client  # noqa: E402
 
-IRHOST = os.environ.get("IRHOST_REL") or os.path.join(ROOT, "build", "rel", "irhost")
+# The release build: these suites make many runs, and the other e2e suites cover ASan.
+IRHOST = e2e.binary("IRHOST_REL", default="rel")
 REGION = "us-east-1"
 ACCOUNT = "111122223333"
 CALLER_USER = "ir-responder"          # the demo credentials' identity
@@ -101,69 +99,6 @@ def world():
     return w
 
 
-def run(fake, tmp, runbook, args, out, yes=True, extra_env=None):
-    """Runs irhost RUNBOOK ARGS against the fake; returns (process, report.json or None)."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": tmp, "LANG": "C.UTF-8"}
-    env.update(fake.env(REGION))
-    env.update(extra_env or {})
-    cmd = [IRHOST, os.path.join(ROOT, "runbooks", runbook), *args]
-    if out:
-        cmd += ["--out", out]
-    if yes:
-        cmd.append("--yes")
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=tmp, stdin=subprocess.DEVNULL)
-    report = None
-    if out and os.path.exists(os.path.join(out, "report.json")):
-        with open(os.path.join(out, "report.json")) as f:
-            report = json.load(f)
-    return p, report
-
-
-def blobs(p, run_dir):
-    """stdout, stderr and every file of the run directory (audit.jsonl, evidence, reports)."""
-    out = [p.stdout, p.stderr]
-    for base, _, files in os.walk(run_dir):
-        for f in files:
-            with open(os.path.join(base, f), "rb") as fh:
-                out.append(fh.read().decode("latin-1"))
-    return out
-
-
-def leaks(p, run_dir, secrets):
-    """The secrets found in any output (empty: none)."""
-    found = []
-    for b in blobs(p, run_dir):
-        for s in secrets:
-            if s and s in b and s not in found:
-                found.append(s)
-    return found
-
-
-def evidence_ok(run_dir):
-    """Every evidence file listed in SHA256SUMS exists with that hash; returns (ok, names)."""
-    sums = {}
-    path = os.path.join(run_dir, "SHA256SUMS")
-    if not os.path.exists(path):
-        return False, {}
-    for line in open(path):
-        h, f = line.split(None, 1)
-        sums[f.strip().lstrip("*").replace("evidence/", "", 1)] = h
-    ok = bool(sums)
-    for f, h in sums.items():
-        fp = os.path.join(run_dir, "evidence", f)
-        ok = ok and os.path.exists(fp) and hashlib.sha256(open(fp, "rb").read()).hexdigest() == h
-    return ok, sums
-
-
-def strip(s):
-    """State without the fake's bookkeeping keys (leading _)."""
-    if isinstance(s, dict):
-        return {k: strip(v) for k, v in s.items() if not k.startswith("_")}
-    if isinstance(s, list):
-        return [strip(v) for v in s]
-    return s
-
-
 MUTATING = ("Update", "Delete", "Create", "Put", "Deactivate", "Attach", "Detach", "Terminate", "Import", "Enable")
 
 
@@ -201,3 +136,16 @@ def deny_policy_ok(doc, t0, t1):
 
 def copy_world():
     return copy.deepcopy(world())
+
+
+def suite(name, runbook):
+    """The e2e.Suite of an identity runbook (demo world; skips when irhost is not built)."""
+    return e2e.Suite(name, runbook, world="demo", region=REGION, irhost=IRHOST)
+
+
+def fresh(fake):
+    """Resets the fake to the seeded world, without faults or recorded calls; returns its state."""
+    fake.reset(copy_world())
+    fake.clear_faults()
+    fake.clear_calls()
+    return fake.state()

@@ -3,31 +3,25 @@ demo world plus an attacker's traces, see identity_world.py). Assertions read th
 state and the run directory, not the runbook's own claims."""
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# identity_world puts tests/lib (e2e, tap) on sys.path.
 import identity_world as W  # noqa: E402
+import e2e  # noqa: E402
 import tap  # noqa: E402
 from fakeaws import client  # noqa: E402
 
 RB = "credentials.lua"
-if not os.access(W.IRHOST, os.X_OK):
-    tap.skip("credentials end to end", f"{W.IRHOST} is not built")
-    tap.done()
 
-TMP = tempfile.mkdtemp(prefix="irhost-cred-e2e-")
+suite = W.suite("credentials", RB)
+TMP, fake, run = suite.tmp, suite.fake, suite.run
 WORLD = W.world()
-fake = client.start(world="demo")
 
 
 def fresh():
-    fake.reset(W.copy_world())
-    fake.clear_faults()
-    fake.clear_calls()
-    return fake.state()
+    return W.fresh(fake)
 
 
 def finding_file(name, details):
@@ -59,7 +53,7 @@ try:
     ff = finding_file("finding.json", {"accessKeyId": W.EXPOSED, "principalId": "AIDACIDEPLOYFAKE0001",
                                         "userType": "IAMUser", "userName": "ci-deploy"})
     t0 = time.time()
-    p, rep = W.run(fake, TMP, RB, ["--finding", ff, "--ticket", "IR-C1", "--create-replacement", "--delete-key",
+    p, rep = run(["--finding", ff, "--ticket", "IR-C1", "--create-replacement", "--delete-key",
                                    "--regions", "us-east-1,eu-west-1"], out)
     t1 = time.time()
     after = fake.state()
@@ -98,9 +92,9 @@ try:
               (list(secrets), {k: ("..." if k == "SecretAccessKey" else v) for k, v in stored.items()}))
     tap.check("finding: the report gives the secret's ARN", mine and mine[0]["ARN"] in md)
     tap.check("finding: the new secret and the test credentials appear in no output (stdout, stderr, audit, evidence, report)",
-              not W.leaks(p, out, real + [client.SECRET_KEY]))
+              not e2e.leaks(p, out, real + [client.SECRET_KEY]))
     ev = os.path.join(out, "evidence")
-    ok, sums = W.evidence_ok(out)
+    ok, sums = e2e.evidence_ok(out)
     tap.check("finding: evidence matches SHA256SUMS", ok, sums)
     tap.check("finding: user, finding and GuardDuty evidence saved",
               {"iam-user.json", "finding.json", "guardduty-findings.json"} <= set(sums), sorted(sums))
@@ -117,15 +111,15 @@ try:
     acct = json.load(open(os.path.join(ev, "account-changes.json"))) if os.path.exists(os.path.join(ev, "account-changes.json")) else {}
     tap.check("finding: the account check reports the alternate contact changed in the window",
               any(c["event"] == "PutAlternateContact" for c in acct.get("changes", [])), acct)
-    tap.check("finding: other users untouched", all(W.strip(user(after, n)) == W.strip(user(before, n)) for n in ("alice", "bob")))
-    tap.check("finding: the caller untouched", W.strip(user(after, W.CALLER_USER)) == W.strip(user(before, W.CALLER_USER)))
+    tap.check("finding: other users untouched", all(e2e.strip(user(after, n)) == e2e.strip(user(before, n)) for n in ("alice", "bob")))
+    tap.check("finding: the caller untouched", e2e.strip(user(after, W.CALLER_USER)) == e2e.strip(user(before, W.CALLER_USER)))
 
     # --- by key, with a per-item failure: the run goes on, the report says what failed
     before = fresh()
     out = os.path.join(TMP, "bykey")
     fake.fault(service="iam", operation="UpdateSSHPublicKey", kind="error", count=-1)
     t0 = time.time()
-    p, rep = W.run(fake, TMP, RB, ["--access-key-id", W.EXPOSED, "--ticket", "IR-C2", "--regions", "us-east-1"], out)
+    p, rep = run(["--access-key-id", W.EXPOSED, "--ticket", "IR-C2", "--regions", "us-east-1"], out)
     t1 = time.time()
     after = fake.state()
     st = W.step_status(rep)
@@ -149,7 +143,7 @@ try:
     args = ["--access-key-id", W.EXPOSED, "--ticket", "IR-C6", "--regions", "us-east-1"]
     fake.fault(service="cloudtrail", operation="LookupEvents", kind="error", status=400, code="AccessDeniedException",
                message="injected", count=-1)
-    p, rep = W.run(fake, TMP, RB, args, out)
+    p, rep = run(args, out)
     st = W.step_status(rep)
     tap.check("resume: the run without CloudTrail exits 1", p.returncode == 1, p.stderr[-1500:])
     tap.check("resume: the reviews failed, the containment was done",
@@ -157,7 +151,7 @@ try:
               and st.get("Deactivate the exposed key") == "done" and st.get("Revoke older sessions") == "done", st)
     fake.clear_faults()
     done_before = [c["operation"] for c in W.mutating_calls(fake)]
-    p, rep = W.run(fake, TMP, RB, args + ["--resume", out], None)
+    p, rep = run(args + ["--resume", out], None)
     with open(os.path.join(out, "report.json")) as f:
         rep = json.load(f)
     st = W.step_status(rep)
@@ -173,12 +167,12 @@ try:
     # --- dry run: nothing changes, the plan lists every mutating call
     before = fresh()
     out = os.path.join(TMP, "dry")
-    p, rep = W.run(fake, TMP, RB, ["--access-key-id", W.EXPOSED, "--ticket", "IR-C3", "--create-replacement",
+    p, rep = run(["--access-key-id", W.EXPOSED, "--ticket", "IR-C3", "--create-replacement",
                                    "--delete-key", "--regions", "us-east-1", "--dry-run"], out, yes=False)
     after = fake.state()
     tap.check("dry run: exit 0 without --yes", p.returncode == 0, p.stderr[-2000:])
     for svc in ("iam", "secretsmanager"):
-        tap.check(f"dry run: {svc} state unchanged", W.strip(before[svc]) == W.strip(after[svc]))
+        tap.check(f"dry run: {svc} state unchanged", e2e.strip(before[svc]) == e2e.strip(after[svc]))
     tap.check("dry run: no mutating call reached AWS", W.mutating_calls(fake) == [], W.mutating_calls(fake)[:3])
     want = {"UpdateAccessKey", "DeleteLoginProfile", "DeactivateMFADevice", "UpdateSSHPublicKey", "DeleteAccessKey",
             "CreateAccessKey", "CreateSecret", "PutUserPolicy"}
@@ -189,29 +183,28 @@ try:
     for label, details, field in (("no key details", None, "resource.accessKeyDetails"),
                                   ("no user name", {"accessKeyId": W.EXPOSED, "userType": "IAMUser"}, "userName")):
         ff = finding_file("bad.json", details)
-        p, rep = W.run(fake, TMP, RB, ["--finding", ff, "--ticket", "IR-C4"], os.path.join(TMP, "bad-" + field))
+        p, rep = run(["--finding", ff, "--ticket", "IR-C4"], os.path.join(TMP, "bad-" + field))
         tap.check(f"malformed finding ({label}): exit 2 naming {field}", p.returncode == 2 and field in p.stderr,
                   (p.returncode, p.stderr[-800:]))
     with open(os.path.join(TMP, "notjson.json"), "w") as fh:
         fh.write("{not json")
-    p, rep = W.run(fake, TMP, RB, ["--finding", os.path.join(TMP, "notjson.json")], os.path.join(TMP, "bad2"))
+    p, rep = run(["--finding", os.path.join(TMP, "notjson.json")], os.path.join(TMP, "bad2"))
     tap.check("finding that is not JSON: exit 2", p.returncode == 2 and "JSON" in p.stderr, p.stderr[-500:])
     tap.check("malformed findings: no AWS call changed anything", W.mutating_calls(fake) == [])
 
     # --- the caller's own user: refused before anything changes
     before = fresh()
-    p, rep = W.run(fake, TMP, RB, ["--user", W.CALLER_USER, "--ticket", "IR-C5"], os.path.join(TMP, "self"))
+    p, rep = run(["--user", W.CALLER_USER, "--ticket", "IR-C5"], os.path.join(TMP, "self"))
     tap.check("own user: exit 1, refusing to lock itself out", p.returncode == 1 and "lock itself out" in p.stderr,
               p.stderr[-800:])
     tap.check("own user: nothing changed", W.mutating_calls(fake) == [] and
-              W.strip(fake.state()["iam"]) == W.strip(before["iam"]))
+              e2e.strip(fake.state()["iam"]) == e2e.strip(before["iam"]))
 
     # --- no terminal and no --yes: refused (exit 5) before any change
     fresh()
-    p, rep = W.run(fake, TMP, RB, ["--access-key-id", W.EXPOSED], os.path.join(TMP, "notty"), yes=False)
+    p, rep = run(["--access-key-id", W.EXPOSED], os.path.join(TMP, "notty"), yes=False)
     tap.check("no TTY without --yes: exit 5, nothing changed", p.returncode == 5 and W.mutating_calls(fake) == [],
               (p.returncode, p.stderr[-500:]))
 finally:
-    fake.stop()
-    shutil.rmtree(TMP, ignore_errors=True)
+    suite.close()
 tap.done()

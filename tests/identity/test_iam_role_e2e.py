@@ -2,30 +2,24 @@
 world plus a SAML-federated role whose session created a backdoor, see identity_world.py)."""
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# identity_world puts tests/lib (e2e, tap) on sys.path.
 import identity_world as W  # noqa: E402
+import e2e  # noqa: E402
 import tap  # noqa: E402
 from fakeaws import client  # noqa: E402
 
 RB = "iam-role.lua"
-if not os.access(W.IRHOST, os.X_OK):
-    tap.skip("iam-role end to end", f"{W.IRHOST} is not built")
-    tap.done()
 
-TMP = tempfile.mkdtemp(prefix="irhost-role-e2e-")
-fake = client.start(world="demo")
+suite = W.suite("iam-role", RB)
+TMP, fake, run = suite.tmp, suite.fake, suite.run
 
 
 def fresh():
-    fake.reset(W.copy_world())
-    fake.clear_faults()
-    fake.clear_calls()
-    return fake.state()
+    return W.fresh(fake)
 
 
 def role(state, name):
@@ -40,7 +34,7 @@ try:
     with open(marks, "w") as f:
         f.write("# the key pair the attacker imported\nAWS::EC2::KeyPair ir-demo us-east-1\n")
     t0 = time.time()
-    p, rep = W.run(fake, TMP, RB, ["--role", W.SSO_ROLE, "--restrict-trust", "--ticket", "IR-R1", "--regions", "us-east-1",
+    p, rep = run(["--role", W.SSO_ROLE, "--restrict-trust", "--ticket", "IR-R1", "--regions", "us-east-1",
                                    "--delete-unauthorized", marks], out)
     t1 = time.time()
     after = fake.state()
@@ -77,16 +71,16 @@ try:
     tap.check("sso: only the marked key pair was deleted", "ir-demo" not in names_kp and "ops-admin" in names_kp, names_kp)
     tap.check("sso: the unmarked backdoor user is reported in the report", "AWS::IAM::User backdoor" in md, md[-1500:])
     others = [n for n in before["iam"]["roles"] if n != W.SSO_ROLE]
-    tap.check("sso: other roles untouched", all(W.strip(role(after, n)) == W.strip(role(before, n)) for n in others))
-    tap.check("sso: users untouched", W.strip(after["iam"]["users"]) == W.strip(before["iam"]["users"]))
-    ok, sums = W.evidence_ok(out)
+    tap.check("sso: other roles untouched", all(e2e.strip(role(after, n)) == e2e.strip(role(before, n)) for n in others))
+    tap.check("sso: users untouched", e2e.strip(after["iam"]["users"]) == e2e.strip(before["iam"]["users"]))
+    ok, sums = e2e.evidence_ok(out)
     tap.check("sso: evidence matches SHA256SUMS", ok, sums)
-    tap.check("sso: the test credentials appear in no output", not W.leaks(p, out, [client.SECRET_KEY]))
+    tap.check("sso: the test credentials appear in no output", not e2e.leaks(p, out, [client.SECRET_KEY]))
 
     # --- a role without federation: --restrict-trust changes nothing in its trust
     before = fresh()
     out = os.path.join(TMP, "plain")
-    p, rep = W.run(fake, TMP, RB, ["--role", "web-server-role", "--restrict-trust", "--regions", "us-east-1"], out)
+    p, rep = run(["--role", "web-server-role", "--restrict-trust", "--regions", "us-east-1"], out)
     after = fake.state()
     tap.check("plain role: exit 0", p.returncode == 0, p.stderr[-2000:])
     tap.check("plain role: trust policy unchanged",
@@ -97,10 +91,10 @@ try:
     # --- dry run: nothing changes, the plan lists the policy and trust changes
     before = fresh()
     out = os.path.join(TMP, "dry")
-    p, rep = W.run(fake, TMP, RB, ["--role", W.SSO_ROLE, "--restrict-trust", "--regions", "us-east-1", "--dry-run"], out, yes=False)
+    p, rep = run(["--role", W.SSO_ROLE, "--restrict-trust", "--regions", "us-east-1", "--dry-run"], out, yes=False)
     after = fake.state()
     tap.check("dry run: exit 0 without --yes", p.returncode == 0, p.stderr[-2000:])
-    tap.check("dry run: iam unchanged", W.strip(before["iam"]) == W.strip(after["iam"]))
+    tap.check("dry run: iam unchanged", e2e.strip(before["iam"]) == e2e.strip(after["iam"]))
     tap.check("dry run: no mutating call reached AWS", W.mutating_calls(fake) == [], W.mutating_calls(fake)[:3])
     tap.check("dry run: the plan lists PutRolePolicy and UpdateAssumeRolePolicy",
               {"PutRolePolicy", "UpdateAssumeRolePolicy"} <= W.planned_ops(rep), W.planned_ops(rep))
@@ -113,21 +107,20 @@ try:
                              aws_secret_access_key=client.SECRET_KEY)
     cred = sts.assume_role(RoleArn=f"arn:aws:iam::{W.ACCOUNT}:role/ir-responder", RoleSessionName="responder")["Credentials"]
     fake.clear_calls()
-    p, rep = W.run(fake, TMP, RB, ["--role", "ir-responder", "--regions", "us-east-1"], os.path.join(TMP, "self"),
+    p, rep = run(["--role", "ir-responder", "--regions", "us-east-1"], os.path.join(TMP, "self"),
                    extra_env={"AWS_ACCESS_KEY_ID": cred["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": cred["SecretAccessKey"],
                               "AWS_SESSION_TOKEN": cred["SessionToken"]})
     tap.check("own role: exit 1, refused", p.returncode == 1 and "own session" in p.stderr, p.stderr[-800:])
     tap.check("own role: nothing changed", W.mutating_calls(fake) == [] and
-              W.strip(fake.state()["iam"]["roles"]) == W.strip(before["iam"]["roles"]))
+              e2e.strip(fake.state()["iam"]["roles"]) == e2e.strip(before["iam"]["roles"]))
     tap.check("own role: the session's secret appears in no output",
-              not W.leaks(p, os.path.join(TMP, "self"), [cred["SecretAccessKey"], cred["SessionToken"]]))
+              not e2e.leaks(p, os.path.join(TMP, "self"), [cred["SecretAccessKey"], cred["SessionToken"]]))
 
     # --- a role that does not exist: exit 1 explained
     fresh()
-    p, rep = W.run(fake, TMP, RB, ["--role", "no-such-role", "--regions", "us-east-1"], os.path.join(TMP, "missing"))
+    p, rep = run(["--role", "no-such-role", "--regions", "us-east-1"], os.path.join(TMP, "missing"))
     tap.check("missing role: exit 1 with NoSuchEntity", p.returncode == 1 and "NoSuchEntity" in p.stderr, p.stderr[-800:])
     tap.check("missing role: nothing changed", W.mutating_calls(fake) == [])
 finally:
-    fake.stop()
-    shutil.rmtree(TMP, ignore_errors=True)
+    suite.close()
 tap.done()

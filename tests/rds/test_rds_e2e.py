@@ -7,19 +7,13 @@ import copy
 import hashlib
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
-ROOT = os.environ.get("IRHOST_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import e2e  # noqa: E402
 import tap  # noqa: E402
-from fakeaws import client  # noqa: E402
+from e2e import ROOT, steps, strip  # noqa: E402
 
-IRHOST = os.path.abspath(os.environ.get("IRHOST") or os.environ.get("IRHOST_REL") or os.path.join(ROOT, "build", "rel", "irhost"))
-RUNBOOK = os.path.join(ROOT, "runbooks", "rds.lua")
 R = "us-east-1"
 DB, AURORA_DB = "prod-db", "reports-aurora-1"
 DETECTOR = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
@@ -29,12 +23,9 @@ ATTACKER = "203.0.113.50"
 LOCK_SQL = ['ALTER ROLE "app" NOLOGIN',
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'app' AND pid <> pg_backend_pid()"]
 
-if not os.access(IRHOST, os.X_OK):
-    tap.skip("rds end to end", f"{IRHOST} is not built")
-    tap.done()
-
-TMP = tempfile.mkdtemp(prefix="irhost-rds-e2e-")
-fake = client.start(world="data")
+suite = e2e.Suite("rds", "rds.lua", world="data", region=R, irhost=e2e.binary("IRHOST", "IRHOST_REL", default="rel"),
+                  extra_args=("--poll-interval", "1"))
+TMP, fake, run = suite.tmp, suite.fake, suite.run
 WORLD_FILE = os.path.join(ROOT, "tests", "fakeaws", "worlds", "data.json")
 
 
@@ -55,18 +46,6 @@ def aurora_world():
         if s.get("OwningService") == "rds":
             s["RotationLambdaARN"] = f"arn:aws:lambda:{R}:111122223333:function:rds-managed-stand-in"
     return w
-
-
-def run(args, out, yes=True):
-    env = {"PATH": "/usr/bin:/bin", "HOME": TMP, "LANG": "C.UTF-8"}
-    env.update(fake.env(R))
-    cmd = [IRHOST, RUNBOOK, *args, "--poll-interval", "1"] + (["--out", out] if out else []) + (["--yes"] if yes else [])
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=TMP, stdin=subprocess.DEVNULL)
-    rep = None
-    if out and os.path.exists(os.path.join(out, "report.json")):
-        with open(os.path.join(out, "report.json")) as f:
-            rep = json.load(f)
-    return p, rep
 
 
 def fresh(world="data"):
@@ -95,19 +74,6 @@ def current_value(secret):
     return None
 
 
-def steps(rep):
-    return {e["name"]: e for e in (rep or {}).get("events", []) if e.get("type") == "step_end"}
-
-
-def texts(p, out):
-    blobs = [p.stdout, p.stderr]
-    for base, _, files in os.walk(out):
-        for f in files:
-            with open(os.path.join(base, f), "rb") as fh:
-                blobs.append(fh.read().decode("latin-1"))
-    return blobs
-
-
 def mutating(service=None):
     ops = ("Modify", "Create", "Add", "Put", "Rotate", "Execute", "Authorize", "Revoke", "Delete")
     return [c for c in fake.calls(service=service) if c["operation"].startswith(ops)]
@@ -119,14 +85,6 @@ def finding_file(fid, name):
     with open(path, "w") as f:
         json.dump({"Findings": [gd[fid]]}, f)
     return path
-
-
-def strip(s):
-    if isinstance(s, dict):
-        return {k: strip(v) for k, v in s.items() if not k.startswith("_")}
-    if isinstance(s, list):
-        return [strip(v) for v in s]
-    return s
 
 
 try:
@@ -173,8 +131,8 @@ try:
     pwmod = [c for c in mods if "MasterUserPassword" in (c.get("params") or {})]
     tap.check("full: the password is stored before it is applied", made and pwmod and made[0]["seq"] < pwmod[0]["seq"])
     tap.check("full: the generated password appears in no output, report, audit or evidence",
-              pw and not any(pw in b for b in texts(p, out)))
-    tap.check("full: no AWS secret key in any output", not any(client.SECRET_KEY in b for b in texts(p, out)))
+              pw and not e2e.leaks(p, out, [pw]))
+    tap.check("full: no AWS secret key in any output", e2e.no_secret(p, out))
     dt = secrets(after)["ci/deploy-token"]
     tap.check("full: --user-secret rotated with RotateSecret", current_value(dt) != "fakeaws-deploy-token-not-real", dt.get("_versions"))
     idx = json.load(open(os.path.join(out, "evidence", "db-logs-index.json")))
@@ -299,6 +257,5 @@ try:
     tap.check("a finding without an instance: exit 1, names the kind", p.returncode == 1 and "names no RDS instance" in p.stderr
               and "S3" in p.stderr, p.stderr)
 finally:
-    fake.stop()
-    shutil.rmtree(TMP, ignore_errors=True)
+    suite.close()
 tap.done()

@@ -3,44 +3,22 @@ data.json). Assertions read the fake's state (the buckets as S3 keeps them), the
 received and the run directory, not the runbook's own words."""
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import urllib.request
 
-ROOT = os.environ.get("IRHOST_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import e2e  # noqa: E402
 import tap  # noqa: E402
-from fakeaws import client  # noqa: E402
+from e2e import steps, strip  # noqa: E402
 
-IRHOST = os.path.abspath(os.environ.get("IRHOST") or os.environ.get("IRHOST_REL") or os.path.join(ROOT, "build", "rel", "irhost"))
-RUNBOOK = os.path.join(ROOT, "runbooks", "s3.lua")
 PUBLIC, PARTNER, LOGS = "acme-public-assets", "acme-partner-share", "acme-logs"
 SUSPECT = "arn:aws:iam::111122223333:user/ci-deploy"
 RESPONDER = "arn:aws:iam::111122223333:user/ir-responder"
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 MUTATING = ("Put", "Delete")
 
-if not os.access(IRHOST, os.X_OK):
-    tap.skip("s3 end to end", f"{IRHOST} is not built")
-    tap.done()
-
-TMP = tempfile.mkdtemp(prefix="irhost-s3-e2e-")
-fake = client.start(world="data")
-
-
-def run(args, out, yes=True):
-    env = {"PATH": "/usr/bin:/bin", "HOME": TMP, "LANG": "C.UTF-8"}
-    env.update(fake.env("us-east-1"))
-    cmd = [IRHOST, RUNBOOK, *args] + (["--out", out] if out else []) + (["--yes"] if yes else [])
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=TMP, stdin=subprocess.DEVNULL)
-    rep = None
-    if out and os.path.exists(os.path.join(out, "report.json")):
-        with open(os.path.join(out, "report.json")) as f:
-            rep = json.load(f)
-    return p, rep
+suite = e2e.Suite("s3", "s3.lua", world="data", irhost=e2e.binary("IRHOST", "IRHOST_REL", default="rel"))
+TMP, fake, run = suite.tmp, suite.fake, suite.run
 
 
 def fresh():
@@ -58,37 +36,12 @@ def statements(b):
     return json.loads(b["Policy"])["Statement"] if b.get("Policy") else []
 
 
-def steps(rep):
-    return {e["name"]: e for e in (rep or {}).get("events", []) if e.get("type") == "step_end"}
-
-
 def evidence(out, name):
-    path = os.path.join(out, "evidence", name)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f) if name.endswith(".json") else f.read()
+    return e2e.evidence(out, name, parse=name.endswith(".json"))
 
 
 def s3_mutations():
     return [c for c in fake.calls(service="s3") if c["operation"].startswith(MUTATING)]
-
-
-def no_secret(p, out):
-    blobs = [p.stdout, p.stderr]
-    for base, _, files in os.walk(out):
-        for f in files:
-            with open(os.path.join(base, f), "rb") as fh:
-                blobs.append(fh.read().decode("latin-1"))
-    return not any(client.SECRET_KEY in b for b in blobs)
-
-
-def strip(s):
-    if isinstance(s, dict):
-        return {k: strip(v) for k, v in s.items() if not k.startswith("_")}
-    if isinstance(s, list):
-        return [strip(v) for v in s]
-    return s
 
 
 try:
@@ -144,7 +97,7 @@ try:
               all(k in names for k in ("VPC endpoint", "Presigned", "Access points")) and all("current" in r for r in recs), recs)
     other = bucket(after, LOGS) == bucket(before, LOGS) and bucket(after, PARTNER) == bucket(before, PARTNER)
     tap.check("public: other buckets untouched", other)
-    tap.check("public: no secret in any output or file", no_secret(p, out))
+    tap.check("public: no secret in any output or file", e2e.no_secret(p, out))
 
     # --- the second run changes nothing more (idempotent)
     fake.clear_calls()
@@ -266,6 +219,5 @@ try:
     p, _ = run(["--bucket", PUBLIC, "--since", "yesterday", "--ticket", "IR-S5"], os.path.join(TMP, "since"))
     tap.check("bad --since: exit 2", p.returncode == 2 and "--since" in p.stderr, p.stderr)
 finally:
-    fake.stop()
-    shutil.rmtree(TMP, ignore_errors=True)
+    suite.close()
 tap.done()

@@ -2,6 +2,8 @@
 --   derive(req)                 -> service, operation, mutating | nil, err
 --   redact(service, op, json)   -> params JSON with secrets as "***"
 --   protect(service, op, status, headers, body) -> result_json, {handle = value} | nil
+--   rebuild(service, op, params_json) -> {method, path, query, headers, body, host_prefix}
+--                                        | nil, err (a handle outside a sensitive member)
 -- The broker trusts none of what the runner claims: it re-derives the operation from the
 -- serialized request itself, and keeps secrets in the output out of the runner's reach.
 local json = require "irhost.json"
@@ -243,6 +245,80 @@ function M.protect(service, operation, status, headers, body)
     return h
   end, false, 0)
   return json.encode(out), secrets
+end
+
+---------------------------------------------------------------------------------------------
+-- rebuild: a request that carries secret handles is serialized here, from its params
+
+local HANDLE = "irhost%-secret%-"
+
+-- The first place in params (a dotted member path) where a handle stands outside a member
+-- the model marks sensitive (or the redaction list names), or nil. Map keys never qualify.
+local function misplaced_handle(model, ref, v, sensitive, path, depth)
+  if depth > 64 then return path end
+  local shape = ref and model.shapes[ref.shape]
+  if shape and shape.sensitive then sensitive = true end
+  if type(v) == "string" then
+    if v:find(HANDLE) and not sensitive then return path end
+    return nil
+  end
+  if type(v) ~= "table" then return nil end
+  local function sub(p) return path == "" and p or path .. "." .. p end
+  if shape and shape.type == "structure" then
+    for k, x in pairs(v) do
+      local key = tostring(k)
+      local mref = shape.members and shape.members[k]
+      if not mref then
+        if key:find(HANDLE) or (type(x) == "string" and x:find(HANDLE)) or type(x) == "table" then
+          local bad = misplaced_handle(model, nil, x, false, sub(key), depth + 1)
+          if bad or key:find(HANDLE) then return bad or sub(key) end
+        end
+      else
+        local bad = misplaced_handle(model, mref, x, sensitive or secret_name(k), sub(key), depth + 1)
+        if bad then return bad end
+      end
+    end
+  elseif shape and shape.type == "list" then
+    for i, x in ipairs(v) do
+      local bad = misplaced_handle(model, shape.member, x, sensitive, path .. "[" .. i .. "]", depth + 1)
+      if bad then return bad end
+    end
+  elseif shape and shape.type == "map" then
+    for k, x in pairs(v) do
+      local key = tostring(k)
+      if key:find(HANDLE) then return sub(key) end
+      local bad = misplaced_handle(model, shape.value, x, sensitive or secret_name(k), sub(key), depth + 1)
+      if bad then return bad end
+    end
+  else
+    for k, x in pairs(v) do
+      local key = tostring(k)
+      if key:find(HANDLE) then return sub(key) end
+      local bad = misplaced_handle(model, nil, x, sensitive, sub(key), depth + 1)
+      if bad then return bad end
+    end
+  end
+  return nil
+end
+
+-- The serialized request for params, built by the broker itself: what the runner sent on
+-- the wire is not trusted to put each handle where its params say. nil, err when a handle
+-- stands in a member that is not sensitive (AWS may echo such a member back: a tag value,
+-- an ID in an error message) or the params do not validate.
+function M.rebuild(service, operation, params_json)
+  local model, op = op_of(service, operation)
+  if not op then return nil, string.format("%s.%s is not an operation of the embedded models", tostring(service), tostring(operation)) end
+  local ok, params = pcall(json.decode, params_json or "")
+  if not ok or type(params) ~= "table" then return nil, "the request's params are not a JSON object" end
+  local bad = misplaced_handle(model, op.input, params, false, "", 0)
+  if bad then
+    return nil, string.format("a secret handle can only go into a sensitive member (a password, a secret " ..
+      "string); %s.%s member %s is not one", service, op.name or operation, bad == "" and "(top level)" or bad)
+  end
+  local problem = require("aws.validate").params(model, op, params)
+  if problem then return nil, string.format("%s.%s: %s", service, op.name or operation, problem) end
+  local req = request.build(model, op, params)
+  return req
 end
 
 return M
