@@ -32,7 +32,7 @@ static const struct { const char *name; uint8_t type; int reply; } msg_types[] =
     {"declare", IRH_MSG_DECLARE, 1}, {"call", IRH_MSG_CALL, 1}, {"evidence", IRH_MSG_EVIDENCE, 1},
     {"confirm", IRH_MSG_CONFIRM, 1}, {"require", IRH_MSG_REQUIRE, 1}, {"sign", IRH_MSG_SIGN, 1},
     {"presign", IRH_MSG_PRESIGN, 1}, {"secret_gen", IRH_MSG_SECRET_GEN, 1},
-    {"assume_role", IRH_MSG_ASSUME_ROLE, 1}, {"read_file", IRH_MSG_READ_FILE, 1},
+    {"assume_role", IRH_MSG_ASSUME_ROLE, 1}, {"read_file", IRH_MSG_READ_FILE, 1}, {"handoff", IRH_MSG_HANDOFF, 1},
     {"log", IRH_MSG_LOG, 0}, {"output", IRH_MSG_OUTPUT, 0}, {"event", IRH_MSG_EVENT, 0},
 };
 

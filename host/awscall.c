@@ -483,6 +483,35 @@ static int carries_handle(const struct irh_kv *req)
     return 0;
 }
 
+/* The distinct handles in the wire fields of req (headers, path, query, body). */
+static size_t wire_handles(const struct irh_kv *req, char (*hs)[IRH_SECRET_HANDLE_LEN + 1], size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < irh_kv_count(req); i++) {
+        const char *k, *v;
+        size_t len;
+        irh_kv_at(req, i, &k, &v, &len);
+        if (strncmp(k, "h:", 2) == 0 || !strcmp(k, "query") || !strcmp(k, "body") || !strcmp(k, "path") ||
+            !strcmp(k, "host_prefix"))
+            n = irh_secrets_handles_in(v, len, hs, n, max);
+    }
+    return n;
+}
+
+/* Non-zero when every handle the runner put on the wire is also in the broker's rebuild. */
+static int wire_handles_within(const struct irh_kv *sent, const struct irh_kv *rebuilt)
+{
+    char a[64][IRH_SECRET_HANDLE_LEN + 1], b[64][IRH_SECRET_HANDLE_LEN + 1];
+    size_t na = wire_handles(sent, a, 64), nb = wire_handles(rebuilt, b, 64);
+    if (na == 64) return 0;
+    for (size_t i = 0; i < na; i++) {
+        size_t j = 0;
+        while (j < nb && strcmp(a[i], b[j]) != 0) j++;
+        if (j == nb) return 0;
+    }
+    return 1;
+}
+
 /* Everything a CALL and a SIGN share: validation, derivation, the model, region, params. */
 struct call *irh_awc_prepare(struct irh_awscall *c, uint32_t id, const struct irh_kv *req,
                             const char **kind, char *err, size_t errlen)
@@ -522,6 +551,12 @@ struct call *irh_awc_prepare(struct irh_awscall *c, uint32_t id, const struct ir
         char rerr[500];
         struct irh_kv *rebuilt = irh_awsbroker_rebuild(c->lua, req, d.service, d.operation, rerr, sizeof rerr);
         if (!rebuilt) { irh_awc_err(err, errlen, "CALL %s.%s refused: %s", d.service, d.operation, rerr); return k; }
+        if (!wire_handles_within(req, rebuilt)) {
+            irh_kv_free(rebuilt);
+            irh_awc_err(err, errlen, "CALL %s.%s refused: the request carries a secret handle that its params do not "
+                        "put in a sensitive member", d.service, d.operation);
+            return k;
+        }
         irh_kv_free(k->req);
         k->req = rebuilt;
         req = rebuilt;

@@ -20,7 +20,7 @@ struct irh_awscall *irh_awscall_new(const struct irh_options *opt, const char *a
 int irh_awscall_declare(struct irh_awscall *c, const char *json, size_t len, char *err, size_t errlen);
 /* Queues a CALL (the kv is copied). Refusals (denied, dryrun, cap) complete at once. */
 int irh_awscall_submit(struct irh_awscall *c, uint32_t id, const struct irh_kv *req);
-/* Handles the synchronous requests SIGN, PRESIGN, SECRET_GEN, ASSUME_ROLE; returns the reply
+/* Handles the synchronous requests SIGN, PRESIGN, SECRET_GEN, ASSUME_ROLE, HANDOFF; returns the reply
  * (caller frees), with an `error` key on failure. */
 struct irh_kv *irh_awscall_request(struct irh_awscall *c, uint8_t type, const struct irh_kv *req);
 /* Drives transfers and retry timers until extra_fd is readable, a result is ready, or

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "awscall.h"
+#include "cli.h"
 #include "endpoints.h"
 #include "ipc.h"
 #include "modpath.h"
@@ -44,10 +45,19 @@ struct broker {
     char reason[1024];
     int forced_exit;              /* -1, or the exit code a violation/limit/fatal error decided */
     int grace;                    /* a fatal AWS error: the runner gets a short time to finish */
+    int resume_refused;           /* --resume of another run's params: the run directory is left alone */
 };
 
+/* The signal that asked the broker to stop (SIGINT, SIGTERM or SIGHUP), or 0. */
 static volatile sig_atomic_t interrupted;
-static void on_interrupt(int sig) { (void)sig; interrupted = 1; }
+static void on_interrupt(int sig) { interrupted = sig; }
+
+static const char *interrupt_reason(int sig)
+{
+    if (sig == SIGINT) return "interrupted by the user (Ctrl-C)";
+    if (sig == SIGHUP) return "interrupted: the terminal went away (SIGHUP)";
+    return "interrupted: irhost received SIGTERM (a timeout, a cancelled job or kill)";
+}
 
 static double now_s(void)
 {
@@ -110,16 +120,18 @@ static struct irh_kv *on_declare(struct broker *b, const struct irh_kv *req)
 
 static struct irh_kv *on_evidence(struct broker *b, const struct irh_kv *req)
 {
-    size_t len;
-    const char *name = irh_kv_get(req, "name", NULL);
+    size_t len, nlen = 0;
+    const char *name = irh_kv_get(req, "name", &nlen);
     const char *content = irh_kv_get(req, "content", &len);
     if (!name || !content) return error_kv("invalid", "EVIDENCE needs name and content");
+    if (strlen(name) != nlen)
+        return error_kv("evidence name refused: it holds a NUL byte", "evidence name refused: it holds a NUL byte (use letters, digits, . _ - and /)");
     if (!b->rd) return error_kv("invalid", "evidence is kept only when a runbook runs");
     char sha[65], rel[512], err[512];
     errno = 0;
     /* "exists" apart from other refusals: a resumed run saves its copy under another name. */
     if (irh_rundir_evidence(b->rd, name, content, len, sha, rel, sizeof rel, err, sizeof err) != 0)
-        return error_kv(errno == EEXIST ? "exists" : "refused", err);
+        return error_kv(errno == EEXIST ? "exists" : err, err);   /* the reason reaches the Lua error */
     struct irh_kv *kv = irh_kv_new();
     if (kv) {
         irh_kv_adds(kv, "sha256", sha);
@@ -138,7 +150,9 @@ static struct irh_kv *on_confirm(struct broker *b, const struct irh_kv *req)
         FILE *tty = fopen("/dev/tty", "r+");
         if (tty) {
             double t0 = now_s();
-            fprintf(tty, "%s [y/N] ", prompt ? prompt : "Continue?");
+            if (prompt) irh_progress_put_text(tty, prompt, strlen(prompt), "  ");
+            else fputs("Continue?", tty);
+            fputs(" [y/N] ", tty);
             fflush(tty);
             char line[64] = "";
             if (!fgets(line, sizeof line, tty)) line[0] = '\0';
@@ -227,6 +241,24 @@ static void on_log(struct broker *b, const struct irh_kv *req)
     irh_progress_log(&b->prog, level, text);
 }
 
+/* "unknown option --dryrun" from the runbook's param parser: when the flag is a typo of a
+ * host option, say so (runbook params can never be named like host options). */
+static char *suggest_host_option(const char *msg)
+{
+    const char *p = strstr(msg, "unknown option --");
+    if (!p) return NULL;
+    p += strlen("unknown option ");
+    size_t fl = strcspn(p, " \n");
+    if (strncmp(p + fl, " (did you mean", 14) == 0 || fl > 60) return NULL;
+    char flag[64];
+    snprintf(flag, sizeof flag, "%.*s", (int)fl, p);
+    const char *s = irh_cli_suggest(flag);
+    char *out = NULL;
+    if (s && asprintf(&out, "%.*s (did you mean --%s? an irhost option)%s", (int)(p + fl - msg), msg, s, p + fl) < 0)
+        out = NULL;
+    return out;
+}
+
 static void on_output(struct broker *b, const struct irh_kv *req)
 {
     size_t len;
@@ -234,7 +266,12 @@ static void on_output(struct broker *b, const struct irh_kv *req)
     if (!text) return;
     /* In a run with --json, stdout holds the report and nothing else. */
     FILE *f = (stream && strcmp(stream, "stdout") == 0 && !(b->run && b->opt->json)) ? stdout : stderr;
-    fwrite(text, 1, len, f);
+    /* The framework's usage error for an unknown flag: a typo of a host option says so. */
+    char *hinted = f == stderr && strlen(text) == len && strncmp(text, "irhost: unknown option --", 25) == 0
+        ? suggest_host_option(text) : NULL;
+    if (hinted) { text = hinted; len = strlen(hinted); }
+    irh_progress_put_text(f, text, len, "");   /* keeps newlines, escapes terminal controls */
+    free(hinted);
     fflush(f);
 }
 
@@ -244,14 +281,42 @@ static void on_event(struct broker *b, const struct irh_kv *req)
     const char *json = irh_kv_get(req, "json", &len);
     if (!json || !b->rd) return;
     struct irh_event_info ev;
-    char err[256];
+    char err[1024];
+    /* Only a run_start can hold it; the check itself decodes and looks at the type. */
+    if (memmem(json, len, "\"run_start\"", 11) &&
+        irh_rundir_resume_check(b->rd, json, len, err, sizeof err) != 0) {
+        b->resume_refused = 1;
+        stop_runner(b, "refused", 2, err);
+        return;
+    }
     if (irh_rundir_event(b->rd, json, len, &ev, err, sizeof err) != 0) {
+        if (ev.bad_name) {
+            char msg[1100];
+            snprintf(msg, sizeof msg, "protocol violation: %s", err);
+            stop_runner(b, "violation", 3, msg);
+            return;
+        }
         irh_progress_log(&b->prog, "warn", err);
         return;
     }
     if (strcmp(ev.type, "step_start") == 0) irh_progress_step_start(&b->prog, ev.index, ev.name);
     else if (strcmp(ev.type, "step_end") == 0)
         irh_progress_step_end(&b->prog, ev.name, ev.status[0] ? ev.status : "done", ev.duration_ms, ev.error);
+}
+
+/* The runner's last message on stderr: terminal controls escaped, and every line after the
+ * first indented, so it cannot forge a line of irhost's own. */
+static void print_done_message(const char *msg)
+{
+    fputs("irhost: ", stderr);
+    for (const char *line = msg; ; ) {
+        size_t n = strcspn(line, "\n");
+        if (line != msg && *line != ' ') fputs("  ", stderr);
+        irh_progress_put_text(stderr, line, n, NULL);
+        fputc('\n', stderr);
+        if (!line[n]) break;
+        line += n + 1;
+    }
 }
 
 static void on_done(struct broker *b, const struct irh_kv *req)
@@ -267,6 +332,7 @@ static void on_done(struct broker *b, const struct irh_kv *req)
     b->done_exit = (int)code;
     free(b->done_msg);
     b->done_msg = m && *m ? strdup(m) : NULL;
+
 }
 
 static void dispatch(struct broker *b, uint8_t type, uint32_t id, struct irh_kv *req)
@@ -287,7 +353,7 @@ static void dispatch(struct broker *b, uint8_t type, uint32_t id, struct irh_kv 
             reply(b, IRH_MSG_CALL_RESULT, id, error_kv("denied", msg));
         }
         break;
-    case IRH_MSG_SIGN: case IRH_MSG_PRESIGN: case IRH_MSG_SECRET_GEN: case IRH_MSG_ASSUME_ROLE:
+    case IRH_MSG_SIGN: case IRH_MSG_PRESIGN: case IRH_MSG_SECRET_GEN: case IRH_MSG_ASSUME_ROLE: case IRH_MSG_HANDOFF:
         if (b->aws) reply(b, IRH_MSG_REPLY, id, irh_awscall_request(b->aws, type, req));
         else {
             snprintf(msg, sizeof msg, "AWS requests are not made in %s mode", b->mode);
@@ -334,7 +400,7 @@ static void loop(struct broker *b)
 {
     char err[256], msg[512];
     for (;;) {
-        if (interrupted) { stop_runner(b, "interrupted", EXIT_INTERRUPTED, "interrupted by the user (Ctrl-C)"); return; }
+        if (interrupted) { stop_runner(b, "interrupted", EXIT_INTERRUPTED, interrupt_reason(interrupted)); return; }
         double left = b->deadline - now_s();
         if (left <= 0 && b->grace) { kill(b->pid, SIGKILL); return; }
         if (left <= 0) {
@@ -400,6 +466,13 @@ static void reap(struct broker *b)
         nanosleep(&ts, NULL);
     }
     b->pid = -1;
+    /* A signal to the whole process group (timeout(1), a cancelled CI job) may kill the
+     * runner before the broker's loop sees its own: the run was interrupted, not crashed. */
+    if (interrupted && !b->got_done && (b->forced_exit < 0 || strcmp(b->status, "crashed") == 0)) {
+        b->forced_exit = -1;
+        stop_runner(b, "interrupted", EXIT_INTERRUPTED, interrupt_reason(interrupted));
+        return;
+    }
     if (b->forced_exit >= 0) return;
     char buf[256];
     if (WIFSIGNALED(st) && !b->got_done) {
@@ -416,7 +489,7 @@ static void reap(struct broker *b)
 /* Reads the runbook (or test file: what names it in messages) the user named. */
 static char *read_runbook(const char *path, const char *what, size_t *len, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);   /* a FIFO must not block */
     struct stat st;
     if (fd < 0) {
         snprintf(err, errlen, "cannot read %s %s: %s (check the path)", what, path, strerror(errno));
@@ -509,6 +582,21 @@ int irh_broker_run(const struct irh_options *opt, const char *mode, const struct
         fprintf(stderr, "irhost: %s\n", err);
         goto out;
     }
+    /* --resume DIR with no runbook params: the run continues with the params it had. */
+    struct irh_options ropt = *opt;
+    if (b.rd && opt->resume_dir && opt->nargs == 0) {
+        ropt.args = irh_rundir_resume_args(b.rd, &ropt.nargs);
+        if (!ropt.args) { ropt.args = opt->args; ropt.nargs = 0; }
+        if (ropt.nargs && !opt->quiet && !opt->json) {
+            fputs("irhost: resuming with the run's params:", stderr);
+            for (int i = 0; i < ropt.nargs; i++) {
+                fputc(' ', stderr);
+                irh_progress_put_text(stderr, ropt.args[i], strlen(ropt.args[i]), NULL);
+            }
+            fputc('\n', stderr);
+        }
+    }
+    b.opt = &ropt;
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
         fprintf(stderr, "irhost: socketpair: %s\n", strerror(errno));
@@ -538,7 +626,7 @@ int irh_broker_run(const struct irh_options *opt, const char *mode, const struct
     if (b.pid == 0) {
         close(sv[0]);
         struct irh_runner_args a = {
-            .opt = opt, .mode = mode, .source = src, .srclen = srclen, .chunkname = chunkname,
+            .opt = &ropt, .mode = mode, .source = src, .srclen = srclen, .chunkname = chunkname,
             .run_id = b.rd ? irh_rundir_id(b.rd) : NULL, .run_dir = b.rd ? irh_rundir_path(b.rd) : NULL,
             .resume_json = b.rd ? irh_rundir_resume_json(b.rd) : NULL,
             .task = task, .files = files, .nfiles = task ? (size_t)task->nfiles : 0,
@@ -549,11 +637,12 @@ int irh_broker_run(const struct irh_options *opt, const char *mode, const struct
     b.fd = sv[0];
     /* The broker will hold secrets: no core dumps, no ptrace by other processes of the user. */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    struct sigaction sa = {0}, old_int, old_term;
+    struct sigaction sa = {0}, old_int, old_term, old_hup;
     sa.sa_handler = on_interrupt;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
     b.deadline = now_s() + opt->timeout_s;
     if (b.run && !(b.aws = irh_awscall_new(opt, irh_rundir_audit_path(b.rd), err, sizeof err))) {
         char msg[1200];
@@ -565,12 +654,13 @@ int irh_broker_run(const struct irh_options *opt, const char *mode, const struct
     reap(&b);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
     code = b.forced_exit >= 0 ? b.forced_exit : b.done_exit;
     if (b.forced_exit >= 0) fprintf(stderr, "irhost: %s\n", b.reason);
-    else if (b.done_msg) fprintf(stderr, "irhost: %s\n", b.done_msg);
+    else if (b.done_msg) print_done_message(b.done_msg);
     if (b.forced_exit < 0 && b.done_exit == 3) b.status = "limit";   /* the runner's own limits */
     if (b.done_msg && b.forced_exit < 0 && b.run) snprintf(b.reason, sizeof b.reason, "%.1000s", b.done_msg);
-    if (b.run) finish_run(&b, code, t0);
+    if (b.run && !b.resume_refused) finish_run(&b, code, t0);
 out:
     if (b.fd >= 0) close(b.fd);
     irh_awscall_free(b.aws);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum kind { FLAG, STRING, SECONDS, MEGABYTES, COUNT, BIGCOUNT, RATE, HELP, VERSION };
+enum kind { FLAG, STRING, SECONDS, MEGABYTES, TOTAL_MB, COUNT, BIGCOUNT, RATE, HELP, VERSION };
 
 struct host_option { const char *name; enum kind kind; size_t off; };
 
@@ -28,6 +28,7 @@ static const struct host_option host_options[] = {
     {"max-calls", COUNT, OFF(max_calls)},
     {"max-mutating-calls", COUNT, OFF(max_mutating_calls)},
     {"max-instructions", BIGCOUNT, OFF(max_instructions)},
+    {"max-evidence", TOTAL_MB, OFF(max_evidence)},
     {"rate", RATE, 0},
     {"help", HELP, 0},
     {"version", VERSION, 0},
@@ -71,6 +72,7 @@ void irh_cli_usage(FILE *f)
 "  --max-instructions N      Lua instruction limit (default: none)\n"
 "  --max-calls N             AWS calls per run (default 10000)\n"
 "  --max-mutating-calls N    mutating AWS calls per run (default 1000)\n"
+"  --max-evidence MB         evidence kept per run, all attempts (default 2048)\n"
 "  --rate SERVICE=N/s        rate limit for one service (repeatable)\n"
 "\n"
 "check:   --strict fails on warnings too; --format json or sarif for code-scanning tools.\n"
@@ -99,7 +101,7 @@ static int set_value(struct irh_options *opt, const struct host_option *o, const
         errno = 0;
         double d = strtod(v, &end);
         if (errno || end == v || *end || !isfinite(d) || d <= 0 || d > 7 * 86400.0) {
-            snprintf(err, errlen, "--%s: '%s' is not a number of seconds between 0 and 604800", o->name, v);
+            snprintf(err, errlen, "--%s: '%s' is not a number of seconds greater than 0 and at most 604800 (7 days)", o->name, v);
             return -1;
         }
         *(double *)field = d;
@@ -113,6 +115,16 @@ static int set_value(struct irh_options *opt, const struct host_option *o, const
             return -1;
         }
         *(size_t *)field = (size_t)mb * 1024 * 1024;
+        return 0;
+    }
+    case TOTAL_MB: {
+        errno = 0;
+        unsigned long long mb = strtoull(v, &end, 10);
+        if (errno || end == v || *end || *v == '-' || mb < 1 || mb > 16ULL * 1024 * 1024) {
+            snprintf(err, errlen, "--%s: '%s' is not a size in MB between 1 and 16777216", o->name, v);
+            return -1;
+        }
+        *(unsigned long long *)field = mb * 1024 * 1024;
         return 0;
     }
     case COUNT: {
@@ -161,6 +173,65 @@ static int set_value(struct irh_options *opt, const struct host_option *o, const
     default:
         return 0;
     }
+}
+
+/* Region names as AWS spells them: us-east-1, eu-central-2, us-gov-west-1, cn-north-1. */
+static int valid_region(const char *r)
+{
+    size_t n = strlen(r);
+    if (n < 4 || n > 32 || r[0] < 'a' || r[0] > 'z' || r[n - 1] < '0' || r[n - 1] > '9' || !strchr(r, '-')) return 0;
+    if (strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789-") != n || strstr(r, "--")) return 0;
+    return 1;
+}
+
+/* http(s)://HOST[:PORT][/PATH]: the scheme and a host, nothing curl would guess at. */
+static int valid_endpoint_url(const char *u)
+{
+    const char *h = strncmp(u, "https://", 8) == 0 ? u + 8 : strncmp(u, "http://", 7) == 0 ? u + 7 : NULL;
+    if (!h) return 0;
+    size_t hl = strcspn(h, ":/?#");
+    if (hl == 0 || strpbrk(u, " \t\r\n")) return 0;
+    if (h[hl] == ':') {
+        const char *p = h + hl + 1;
+        size_t pl = strspn(p, "0123456789");
+        if (pl == 0 || pl > 5 || (p[pl] && p[pl] != '/')) return 0;
+    }
+    return 1;
+}
+
+/* Edit distance of two short words (0 when either is over 63 characters: no suggestion). */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[64];
+    if (la > 63 || lb > 63) return (size_t)-1;
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *irh_cli_suggest(const char *flag)
+{
+    if (strncmp(flag, "--", 2) != 0) return NULL;
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(flag + 2, "="), flag + 2);
+    size_t len = strlen(name), limit = len / 3 > 2 ? len / 3 : 2, best_d = (size_t)-1;
+    const char *best = NULL;
+    for (const struct host_option *o = host_options; o->name; o++) {
+        size_t d = edit_distance(name, o->name);
+        if (d < best_d) { best_d = d; best = o->name; }
+    }
+    return best && best_d > 0 && best_d <= limit ? best : NULL;
 }
 
 static int is_command(const char *s)
@@ -270,6 +341,7 @@ static void defaults(struct irh_options *opt)
     opt->memory_limit = (size_t)256 * 1024 * 1024;
     opt->max_calls = 10000;
     opt->max_mutating_calls = 1000;
+    opt->max_evidence = 2048ULL * 1024 * 1024;
     opt->interactive = isatty(0) && isatty(2);
     const char *nc = getenv("NO_COLOR");
     opt->color = isatty(2) && !(nc && *nc);
@@ -324,6 +396,15 @@ int irh_cli_parse(int argc, char **argv, struct irh_cli *cli, char *err, size_t 
             continue;
         }
         cli->opt.args[cli->opt.nargs++] = a;
+    }
+    if (cli->opt.region && !valid_region(cli->opt.region)) {
+        snprintf(err, errlen, "--region: '%s' is not an AWS region name (such as us-east-1 or eu-west-2)", cli->opt.region);
+        return -1;
+    }
+    if (cli->opt.endpoint_url && !valid_endpoint_url(cli->opt.endpoint_url)) {
+        snprintf(err, errlen, "--endpoint-url: '%s' is not a URL: give http(s)://HOST[:PORT] (e.g. http://127.0.0.1:4566)",
+                 cli->opt.endpoint_url);
+        return -1;
     }
     if (cli->opt.quiet && cli->opt.verbose) {
         snprintf(err, errlen, "--quiet and --verbose contradict each other; pick one");

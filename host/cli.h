@@ -32,6 +32,9 @@ struct irh_cli {
 /* Fills cli from argv (which must outlive it). Returns 0, or -1 with a one-line problem
  * plus hint in err (exit 2). */
 int irh_cli_parse(int argc, char **argv, struct irh_cli *cli, char *err, size_t errlen);
+/* The host option closest to an unknown "--flag" (without its "--"), when it is a likely
+ * typo (a small edit distance), else NULL. */
+const char *irh_cli_suggest(const char *flag);
 /* Frees what irh_cli_parse allocated (not argv). */
 void irh_cli_free(struct irh_cli *cli);
 /* Prints the host usage text. */

@@ -5,6 +5,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include "bindings.h"
+#include "lualimits.h"
 
 /* How deep coroutine.close may nest: Lua 5.4.4 overflows the C stack on long chains. */
 #define CLOSE_DEPTH_MAX 16
@@ -453,8 +454,85 @@ static int open_sandbox(lua_State *L)
     return 1;
 }
 
+/* ---------------------------------------------------------------- loops inside C
+
+string.rep and table.move loop in C, where the instruction hook cannot fire: an empty
+string repeated 2^62 times, or a move of 2^62 slots, would hold the runner until the
+wall clock. An empty repeat returns "" at once; a count whose result could never fit in
+the memory limit is refused at once (string.rep trips the memory limit, as the allocator
+would; table.move raises an error naming the range). */
+
+/* The runner's limits, or NULL when the state is not capped (the trusted test host). */
+static struct irh_limits *limits_of_state(lua_State *L)
+{
+    void *ud = NULL;
+    return lua_getallocf(L, &ud) == irh_limits_alloc ? ud : NULL;
+}
+
+/* A TValue is 16 bytes on the platforms irhost runs on: a table cannot hold more slots. */
+#define SLOT_BYTES 16u
+/* Without a memory cap, still a bound on one call's loop. */
+#define MOVE_MAX_UNCAPPED ((lua_Integer)1 << 32)
+
+static int safe_rep(lua_State *L)
+{
+    size_t l, lsep = 0;
+    luaL_checklstring(L, 1, &l);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &lsep);
+    if (n <= 0 || (l == 0 && lsep == 0)) { lua_pushliteral(L, ""); return 1; }
+    struct irh_limits *lim = limits_of_state(L);
+    size_t unit = l + lsep;
+    if (lim && (unit < l || (unsigned long long)n > lim->cap / unit)) {
+        /* It could never fit: the same ending as the allocator refusing it. */
+        char msg[200];
+        lim->mem_tripped = 1;
+        irh_limits_tripped(lim, msg, sizeof msg);
+        return luaL_error(L, "%s", msg);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static int safe_move(lua_State *L)
+{
+    lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
+    luaL_checkinteger(L, 4);
+    if (e >= f) {
+        struct irh_limits *lim = limits_of_state(L);
+        lua_Integer max = lim ? (lua_Integer)(lim->cap / SLOT_BYTES) : MOVE_MAX_UNCAPPED;
+        /* e - f may overflow: compare without computing it when f is negative */
+        if ((f > 0 || e < LUA_MAXINTEGER + f) && e - f < max) {
+            lua_pushvalue(L, lua_upvalueindex(1));
+            lua_insert(L, 1);
+            lua_call(L, lua_gettop(L) - 1, 1);
+            return 1;
+        }
+        return luaL_error(L, "bad argument #3 to 'move' (moving %I..%I is more elements than the memory "
+                          "limit could hold; raise it with --memory-limit MB)", f, e);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* Replaces lib.name by guard, with the original as its upvalue. */
+static void wrap_lib_fn(lua_State *L, const char *lib, const char *name, lua_CFunction guard)
+{
+    lua_getglobal(L, lib);
+    lua_getfield(L, -1, name);
+    lua_pushcclosure(L, guard, 1);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
+}
+
 void irh_luaenv_harden(lua_State *L)
 {
+    wrap_lib_fn(L, "string", "rep", safe_rep);
+    wrap_lib_fn(L, "table", "move", safe_move);
     irh_register_cmodule(L, "irhost.sandbox", open_sandbox);
     lua_pushnil(L); lua_setglobal(L, "dofile");
     lua_pushnil(L); lua_setglobal(L, "loadfile");

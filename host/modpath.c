@@ -10,14 +10,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Reads a regular file of at most max bytes into a malloc'd NUL-terminated buffer. */
+/* Reads a regular file of at most max bytes into a malloc'd NUL-terminated buffer.
+ * O_NONBLOCK: opening a FIFO (--finding <fifo>) or a device must not block the broker;
+ * anything but a regular file is refused right after open. */
 static char *read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) { snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno)); return NULL; }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s is not a regular file", path);
+        snprintf(err, errlen, "%s is not a regular file (give a file, not a pipe, device or folder)", path);
         close(fd);
         return NULL;
     }

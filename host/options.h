@@ -22,6 +22,7 @@ struct irh_options {
     long max_calls;              /* --max-calls, default 10000 */
     long max_mutating_calls;     /* --max-mutating-calls, default 1000 */
     unsigned long long max_instructions; /* default 0: unlimited */
+    unsigned long long max_evidence;     /* bytes of evidence per run (all attempts); --max-evidence MB, default 2048 MB */
     struct irh_rate rates[IRH_MAX_RATES];
     size_t nrates;
     /* The runbook and its own arguments (everything not a host option). */

@@ -19,21 +19,34 @@ void irh_progress_init(struct irh_progress *p, const struct irh_options *opt)
 
 static const char *c(const struct irh_progress *p, const char *code) { return p->color ? code : ""; }
 
-/* Prints text with control characters (but newlines and tabs) replaced, so a runbook
- * cannot drive the terminal. */
-static void put_clean(const char *s)
+void irh_progress_put_text(FILE *f, const char *text, size_t len, const char *indent)
 {
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        fputc((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f ? '?' : ch, stderr);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        if (ch == '\n' && indent) { fputc('\n', f); fputs(indent, f); }
+        else if (ch == '\n') fputs("\\n", f);
+        else if (ch == '\t') fputc('\t', f);
+        else if (ch == 0x1b) fputs("\\e", f);
+        else if (ch == '\r') fputs("\\r", f);
+        else if (ch < 0x20 || ch == 0x7f) fprintf(f, "\\x%02x", ch);
+        /* U+0080..U+009F in UTF-8: the 8-bit forms of ESC sequences (CSI is U+009B). */
+        else if (ch == 0xc2 && i + 1 < len && (unsigned char)text[i + 1] >= 0x80 && (unsigned char)text[i + 1] <= 0x9f)
+            fprintf(f, "\\u%04x", (unsigned char)text[++i]);
+        else fputc(ch, f);
     }
+}
+
+/* Runner text on stderr; a continuation line is indented deeper than the line it belongs to. */
+static void put_clean(const char *s, const char *indent)
+{
+    irh_progress_put_text(stderr, s, strlen(s), indent);
 }
 
 void irh_progress_step_start(const struct irh_progress *p, long index, const char *name)
 {
     if (!p->verbose) return;
     fprintf(stderr, "%s  … %ld. ", c(p, DIM), index);
-    put_clean(name);
+    put_clean(name, NULL);
     fprintf(stderr, "%s\n", c(p, RESET));
 }
 
@@ -48,12 +61,12 @@ void irh_progress_step_end(const struct irh_progress *p, const char *name, const
     else if (strcmp(status, "dry-run") == 0) { mark = "○"; col = YELLOW; }
     else { mark = "-"; col = YELLOW; }
     fprintf(stderr, "  %s%s%s ", c(p, col), mark, c(p, RESET));
-    put_clean(name);
+    put_clean(name, NULL);
     if (strcmp(status, "done") != 0 && !failed) fprintf(stderr, " (%s)", status);
     fprintf(stderr, " %s%.1fs%s", c(p, DIM), (double)duration_ms / 1000.0, c(p, RESET));
     if (error && *error) {
         fputs(": ", stderr);
-        put_clean(error);
+        put_clean(error, "      ");
     }
     fputc('\n', stderr);
 }
@@ -66,7 +79,7 @@ void irh_progress_log(const struct irh_progress *p, const char *level, const cha
     const char *col = is_error ? RED : strcmp(level, "warn") == 0 ? YELLOW : is_debug ? DIM : "";
     fprintf(stderr, "    %s", c(p, col));
     if (strcmp(level, "info") != 0) fprintf(stderr, "%s: ", level);
-    put_clean(text);
+    put_clean(text, "      ");
     fprintf(stderr, "%s\n", *col ? c(p, RESET) : "");
 }
 

@@ -2,10 +2,16 @@
  * only when stderr is a TTY (and NO_COLOR is unset); --quiet keeps only errors. */
 #ifndef IRH_PROGRESS_H
 #define IRH_PROGRESS_H
+#include <stddef.h>
+#include <stdio.h>
 #include "options.h"
 
 struct irh_progress { int quiet, verbose, color; };
 
+/* Writes len bytes of runner-supplied text to f so that it cannot drive the terminal or
+ * pass for irhost's own lines: control characters (C0, DEL, C1) are shown escaped (\e, \r,
+ * \x07, \u009b); each newline is followed by indent, or shown as \n when indent is NULL. */
+void irh_progress_put_text(FILE *f, const char *text, size_t len, const char *indent);
 /* Takes the settings from the options. */
 void irh_progress_init(struct irh_progress *p, const struct irh_options *opt);
 /* A step started (printed only with --verbose). */

@@ -34,6 +34,11 @@ struct irh_rundir {
     int made_default;             /* this run made its directory under ./irhost-runs */
     int made_parent;              /* ... and ./irhost-runs itself */
     int logged;                   /* run.log got a line */
+    int resumed;                  /* --resume: the earlier run's events come first */
+    struct irh_awscall_stats prev_calls;   /* the earlier attempts' call counts */
+    unsigned long long evidence_bytes, max_evidence;   /* all attempts; the --max-evidence cap */
+    char **resume_args;           /* the earlier run's params as command-line args */
+    int nresume_args;
 };
 
 /* ---------------------------------------------------------------- JSON helpers */
@@ -141,6 +146,15 @@ int irh_rundir_event(struct irh_rundir *d, const char *json, size_t len,
     info->duration_ms = int_field(J, t, "duration_ms");
     lua_settop(J, top);
     if (!info->type[0]) { snprintf(err, errlen, "event refused: no \"type\""); return -1; }
+    if (strncmp(info->type, "step_", 5) == 0) {
+        for (const unsigned char *p = (const unsigned char *)info->name; *p; p++) {
+            if (*p < 0x20 || *p == 0x7f) {
+                info->bad_name = 1;
+                snprintf(err, errlen, "a step name holds control characters or a line break (rename the step)");
+                return -1;
+            }
+        }
+    }
     push_event_text(d, json, len);
     if (strcmp(info->type, "step_start") == 0) {
         d->open_index = info->index ? info->index : -1;
@@ -225,13 +239,15 @@ static char *slurp_at(int dirfd, const char *name, size_t *len)
 }
 
 /* Lua (protected): takes the old report text; re-keeps its events and evidence and returns
- * the JSON map of finished steps to their outputs. */
+ * the JSON map of finished steps to their outputs, its params as command-line args, its
+ * call counts and its first run_start (which the caller keeps as "resume_start"). */
 static const char resume_lua[] =
     "local text = ...\n"
     "local rec = cjson.decode(text)\n"
-    "local events, evidence, done = {}, {}, {}\n"
+    "local events, evidence, done, start = {}, {}, {}, nil\n"
     "for _, e in ipairs(rec.events or {}) do\n"
     "  events[#events + 1] = cjson.encode(e)\n"
+    "  if e.type == 'run_start' and not start then start = e end\n"
     "  if e.type == 'step_end' and type(e.status) == 'string' and e.status:sub(1, 4) == 'done' and type(e.name) == 'string' then\n"
     "    done[e.name] = e.outputs or {}\n"
     "  end\n"
@@ -239,7 +255,26 @@ static const char resume_lua[] =
     "for _, v in ipairs(rec.evidence or {}) do\n"
     "  if type(v.name) == 'string' and type(v.sha256) == 'string' then evidence[#evidence + 1] = v end\n"
     "end\n"
-    "return events, evidence, cjson.encode(done)\n";
+    "local args = {}\n"
+    "if type(start) == 'table' and type(start.params) == 'table' then\n"
+    "  local keys = {}\n"
+    "  for k in pairs(start.params) do if type(k) == 'string' then keys[#keys + 1] = k end end\n"
+    "  table.sort(keys)\n"
+    "  for _, k in ipairs(keys) do\n"
+    "    local v, flag = start.params[k], '--' .. k:gsub('_', '-')\n"
+    "    if v == true then args[#args + 1] = flag\n"
+    "    elseif v == false then args[#args + 1] = '--no-' .. flag:sub(3)\n"
+    "    elseif type(v) == 'table' then\n"
+    "      local items = {}\n"
+    "      for _, x in ipairs(v) do items[#items + 1] = tostring(x) end\n"
+    "      if #items > 0 then args[#args + 1] = flag .. '=' .. table.concat(items, ',') end\n"
+    "    elseif math.type(v) == 'float' then args[#args + 1] = flag .. '=' .. string.format('%.17g', v)\n"
+    "    elseif v ~= cjson.null then args[#args + 1] = flag .. '=' .. tostring(v) end\n"
+    "  end\n"
+    "end\n"
+    "local c = type(rec.calls) == 'table' and rec.calls or {}\n"
+    "local function n(k) return math.tointeger(c[k]) or 0 end\n"
+    "return events, evidence, cjson.encode(done), args, n('calls'), n('mutating'), n('planned'), n('retries'), n('errors'), start or {}\n";
 
 static int load_resume(struct irh_rundir *d, char *err, size_t errlen)
 {
@@ -254,7 +289,7 @@ static int load_resume(struct irh_rundir *d, char *err, size_t errlen)
     int rc = -1;
     if (luaL_loadbufferx(J, resume_lua, sizeof resume_lua - 1, "=resume", "t") != LUA_OK) goto out;
     lua_pushlstring(J, text, len);
-    if (lua_pcall(J, 1, 3, 0) != LUA_OK) {
+    if (lua_pcall(J, 1, 10, 0) != LUA_OK) {
         snprintf(err, errlen, "--resume %s: report.json is not valid: %s", d->path, lua_tostring(J, -1));
         goto out;
     }
@@ -283,10 +318,27 @@ static int load_resume(struct irh_rundir *d, char *err, size_t errlen)
         v->name = strdup(lua_tostring(J, -3));
         snprintf(v->sha, sizeof v->sha, "%s", lua_tostring(J, -2));
         v->size = (size_t)lua_tointeger(J, -1);
+        d->evidence_bytes += v->size;
         lua_pop(J, 4);
         if (!v->name) goto out;
         d->nev++;
     }
+    n = luaL_len(J, top + 4);
+    if (!(d->resume_args = calloc((size_t)n + 1, sizeof *d->resume_args))) goto out;
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(J, top + 4, i);
+        d->resume_args[d->nresume_args] = strdup(lua_tostring(J, -1));
+        lua_pop(J, 1);
+        if (!d->resume_args[d->nresume_args]) goto out;
+        d->nresume_args++;
+    }
+    lua_pushvalue(J, top + 10);
+    lua_setfield(J, LUA_REGISTRYINDEX, "resume_start");
+    d->prev_calls.calls = (long)lua_tointeger(J, top + 5);
+    d->prev_calls.mutating = (long)lua_tointeger(J, top + 6);
+    d->prev_calls.planned = (long)lua_tointeger(J, top + 7);
+    d->prev_calls.retries = (long)lua_tointeger(J, top + 8);
+    d->prev_calls.errors = (long)lua_tointeger(J, top + 9);
     d->resume_json = strdup(lua_tostring(J, top + 3));
     if (d->resume_json) rc = 0;
 out:
@@ -295,11 +347,117 @@ out:
     return rc;
 }
 
+/* A string field of the earlier run_start ("" when absent). */
+static const char *resume_start_field(struct irh_rundir *d, const char *k, char *out, size_t outlen)
+{
+    lua_getfield(d->J, LUA_REGISTRYINDEX, "resume_start");
+    if (lua_istable(d->J, -1)) copy_field(d->J, lua_gettop(d->J), k, out, outlen);
+    else out[0] = '\0';
+    lua_pop(d->J, 1);
+    return out;
+}
+
+/* Whether a and b name the same file: resolved paths when both resolve, else base names. */
+static int same_file(const char *a, const char *b)
+{
+    char ra[4096], rb[4096];
+    if (realpath(a, ra) && realpath(b, rb)) return strcmp(ra, rb) == 0;
+    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+    return strcmp(sa ? sa + 1 : a, sb ? sb + 1 : b) == 0;
+}
+
+/* Refuses a resume that would act on another runbook's record, or a dry run over a real one. */
+static int check_resume(struct irh_rundir *d, const struct irh_options *opt, char *err, size_t errlen)
+{
+    char file[1024], runbook[256];
+    resume_start_field(d, "file", file, sizeof file);
+    resume_start_field(d, "runbook", runbook, sizeof runbook);
+    if (*file && !same_file(file, opt->runbook_file)) {
+        snprintf(err, errlen, "--resume %s is a run of %s%s%s, not of %s: resume it with that runbook, or use --out for a new run",
+                 d->path, file, *runbook ? " runbook " : "", runbook, opt->runbook_file);
+        return -1;
+    }
+    int top = lua_gettop(d->J);
+    lua_getfield(d->J, LUA_REGISTRYINDEX, "resume_start");
+    int real_run = lua_istable(d->J, -1) && lua_getfield(d->J, -1, "dry_run") == LUA_TBOOLEAN && !lua_toboolean(d->J, -1);
+    lua_settop(d->J, top);
+    if (real_run && opt->dry_run) {
+        snprintf(err, errlen, "--resume %s continues a real run: --dry-run cannot resume it (drop --dry-run, or plan with --dry-run --out DIR)", d->path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Lua (protected): (earlier run_start, new run_start text) -> nil, or a message naming
+ * the first difference. */
+static const char compare_lua[] =
+    "local old, text = ...\n"
+    "local new = cjson.decode(text)\n"
+    "if type(new) ~= 'table' or new.type ~= 'run_start' then return nil end\n"
+    "local function show(v)\n"
+    "  if type(v) == 'table' then local t = {} for _, x in ipairs(v) do t[#t + 1] = tostring(x) end return table.concat(t, ',') end\n"
+    "  if v == nil or v == cjson.null then return '(not given)' end\n"
+    "  return tostring(v)\n"
+    "end\n"
+    "local function same(a, b)\n"
+    "  if type(a) ~= type(b) then return false end\n"
+    "  if type(a) ~= 'table' then return a == b end\n"
+    "  for k, v in pairs(a) do if not same(v, b[k]) then return false end end\n"
+    "  for k in pairs(b) do if a[k] == nil then return false end end\n"
+    "  return true\n"
+    "end\n"
+    "if old.runbook ~= nil and new.runbook ~= old.runbook then\n"
+    "  return 'it is a run of runbook ' .. show(old.runbook) .. ', not ' .. show(new.runbook)\n"
+    "end\n"
+    "local op, np = type(old.params) == 'table' and old.params or {}, type(new.params) == 'table' and new.params or {}\n"
+    "local keys = {}\n"
+    "for k in pairs(op) do keys[#keys + 1] = k end\n"
+    "for k in pairs(np) do if op[k] == nil then keys[#keys + 1] = k end end\n"
+    "table.sort(keys)\n"
+    "for _, k in ipairs(keys) do\n"
+    "  if not same(op[k], np[k]) then\n"
+    "    return '--' .. k:gsub('_', '-') .. ' was ' .. show(op[k]) .. ' there, ' .. show(np[k]) .. ' here'\n"
+    "  end\n"
+    "end\n"
+    "return nil\n";
+
+int irh_rundir_resume_check(struct irh_rundir *d, const char *json, size_t len, char *err, size_t errlen)
+{
+    if (!d->resumed) return 0;
+    lua_State *J = d->J;
+    int top = lua_gettop(J);
+    int rc = 0;
+    if (luaL_loadbufferx(J, compare_lua, sizeof compare_lua - 1, "=resume", "t") != LUA_OK) {
+        rc = -1;
+        snprintf(err, errlen, "--resume %s: cannot compare with the earlier run", d->path);
+    } else {
+        lua_getfield(J, LUA_REGISTRYINDEX, "resume_start");
+        lua_pushlstring(J, json, len);
+        if (lua_pcall(J, 2, 1, 0) != LUA_OK) {
+            rc = -1;
+            snprintf(err, errlen, "--resume %s: the run's start event is not valid", d->path);
+        } else if (lua_type(J, -1) == LUA_TSTRING) {
+            rc = -1;
+            snprintf(err, errlen, "--resume %s refused: %s (give the same params, or none to take them from the run directory; or use --out for a new run)",
+                     d->path, lua_tostring(J, -1));
+        }
+    }
+    lua_settop(J, top);
+    return rc;
+}
+
+char **irh_rundir_resume_args(const struct irh_rundir *d, int *nargs)
+{
+    *nargs = d->resumed ? d->nresume_args : 0;
+    return d->resumed ? d->resume_args : NULL;
+}
+
 struct irh_rundir *irh_rundir_open(const struct irh_options *opt, char *err, size_t errlen)
 {
     struct irh_rundir *d = calloc(1, sizeof *d);
     if (!d) { snprintf(err, errlen, "out of memory"); return NULL; }
     d->dirfd = -1;
+    d->max_evidence = opt->max_evidence;
     if (!(d->J = new_json_state())) { snprintf(err, errlen, "out of memory"); goto fail; }
     if (opt->resume_dir) {
         d->path = strdup(opt->resume_dir);
@@ -317,7 +475,8 @@ struct irh_rundir *irh_rundir_open(const struct irh_options *opt, char *err, siz
     d->dirfd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (d->dirfd < 0) { snprintf(err, errlen, "cannot open run directory %s: %s", d->path, strerror(errno)); goto fail; }
     if (opt->resume_dir) {
-        if (load_resume(d, err, errlen) != 0) goto fail;
+        if (load_resume(d, err, errlen) != 0 || check_resume(d, opt, err, errlen) != 0) goto fail;
+        d->resumed = 1;
         push_event_text(d, "{\"type\":\"resume\"}", 17);
     } else if (faccessat(d->dirfd, "report.json", F_OK, 0) == 0) {
         snprintf(err, errlen, "--out %s already holds a run (use --resume %s to continue it, or another --out)", d->path, d->path);
@@ -392,6 +551,12 @@ int irh_rundir_evidence(struct irh_rundir *d, const char *name, const void *cont
         snprintf(err, errlen, "evidence name '%s' refused: use letters, digits, . _ - and / (no .. or absolute paths)", name);
         return -1;
     }
+    if (d->max_evidence && (len > d->max_evidence || d->evidence_bytes > d->max_evidence - len)) {
+        snprintf(err, errlen, "evidence %s (%zu bytes) refused: the run's evidence would exceed --max-evidence %llu MB "
+                 "(%llu MB kept so far; raise it with --max-evidence MB)", name, len, d->max_evidence >> 20,
+                 d->evidence_bytes >> 20);
+        return -1;
+    }
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     if (!EVP_Digest(content, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
@@ -445,6 +610,7 @@ int irh_rundir_evidence(struct irh_rundir *d, const char *name, const void *cont
     memcpy(v->sha, sha256_hex, 65);
     v->size = len;
     d->nev++;
+    d->evidence_bytes += len;
     snprintf(relpath, relpathlen, "evidence/%s", name);
     return 0;
 syserr:
@@ -472,6 +638,53 @@ static const char fallback_md[] =
     "out[#out + 1] = ''\n"
     "for _, v in ipairs(rec.evidence) do out[#out + 1] = ('- %s (%d bytes, sha256 %s)'):format(v.name, v.size, v.sha256) end\n"
     "return table.concat(out, '\\n') .. '\\n'\n";
+
+/* Lua (protected): the event texts of a resumed run -> the list the report keeps. The
+ * report tells one story: the first attempt's start time (the resume's as resumed_at), a
+ * resumed step keeps what it changed and saved the first time, each follow-up once. */
+static const char merge_lua[] =
+    "local events = ...\n"
+    "local out, first, done, said = {}, nil, {}, {}\n"
+    "for _, text in ipairs(events) do\n"
+    "  local ok, e = pcall(cjson.decode, text)\n"
+    "  local keep = true\n"
+    "  if ok and type(e) == 'table' then\n"
+    "    if e.type == 'run_start' then\n"
+    "      if first then\n"
+    "        if first.time ~= nil then e.resumed_at, e.time = e.time, first.time end\n"
+    "        text = cjson.encode(e)\n"
+    "      else first = e end\n"
+    "    elseif e.type == 'step_end' and type(e.name) == 'string' then\n"
+    "      local prior = done[e.name]\n"
+    "      if prior and e.status == 'done (resumed)' then\n"
+    "        for _, k in ipairs({ 'changes', 'evidence', 'notes', 'planned', 'calls', 'duration_ms', 'destructive' }) do\n"
+    "          local v = e[k]\n"
+    "          if (v == nil or (type(v) == 'table' and next(v) == nil)) and prior[k] ~= nil then e[k] = prior[k] end\n"
+    "        end\n"
+    "        text = cjson.encode(e)\n"
+    "      end\n"
+    "      if type(e.status) == 'string' and e.status:sub(1, 4) == 'done' then done[e.name] = e end\n"
+    "    elseif e.type == 'followup' then\n"
+    "      local k = tostring(e.text)\n"
+    "      keep = not said[k]\n"
+    "      said[k] = true\n"
+    "    end\n"
+    "  end\n"
+    "  if keep then out[#out + 1] = text end\n"
+    "end\n"
+    "return out\n";
+
+static void merge_resumed_events(struct irh_rundir *d)
+{
+    lua_State *J = d->J;
+    int top = lua_gettop(J);
+    if (luaL_loadbufferx(J, merge_lua, sizeof merge_lua - 1, "=merge", "t") == LUA_OK) {
+        lua_getfield(J, LUA_REGISTRYINDEX, "events");
+        /* On failure the events stay as they came: the report is still complete. */
+        if (lua_pcall(J, 1, 1, 0) == LUA_OK && lua_istable(J, -1)) lua_setfield(J, LUA_REGISTRYINDEX, "events");
+    }
+    lua_settop(J, top);
+}
 
 /* Lua (protected): report text -> markdown, through ir.report when it is built in. */
 static int render_md(lua_State *J)
@@ -534,6 +747,7 @@ int irh_rundir_finish(struct irh_rundir *d, int exit_code, const char *runner_st
         }
         free(ev);
     }
+    if (d->resumed) merge_resumed_events(d);
     char *text = NULL;
     size_t tlen = 0;
     FILE *f = open_memstream(&text, &tlen);
@@ -560,6 +774,12 @@ int irh_rundir_finish(struct irh_rundir *d, int exit_code, const char *runner_st
     }
     struct irh_awscall_stats s = {0};
     if (stats) s = *stats;
+    /* One record over every attempt: audit.jsonl holds the lines of all of them. */
+    s.calls += d->prev_calls.calls;
+    s.mutating += d->prev_calls.mutating;
+    s.planned += d->prev_calls.planned;
+    s.retries += d->prev_calls.retries;
+    s.errors += d->prev_calls.errors;
     fprintf(f, "],\"calls\":{\"calls\":%ld,\"mutating\":%ld,\"planned\":%ld,\"retries\":%ld,\"errors\":%ld},",
             s.calls, s.mutating, s.planned, s.retries, s.errors);
     fprintf(f, "\"exit\":%d,\"runner\":{\"status\":", exit_code);
@@ -626,5 +846,7 @@ void irh_rundir_free(struct irh_rundir *d)
     free(d->id);
     free(d->audit);
     free(d->resume_json);
+    for (int i = 0; i < d->nresume_args; i++) free(d->resume_args[i]);
+    free(d->resume_args);
     free(d);
 }

@@ -13,10 +13,12 @@ struct irh_rundir;
 struct irh_event_info {
     char type[32], name[256], status[24], error[512];
     long index, duration_ms;
+    int bad_name;                /* refused: a step name with control characters */
 };
 
 /* Creates the run directory (--out, default ./irhost-runs/<UTC time>-<runbook>/, mode
- * 0700) or reopens --resume DIR and reads its report.json. NULL with err (exit 2). */
+ * 0700) or reopens --resume DIR and reads its report.json. NULL with err (exit 2), also
+ * when --resume names a run of another runbook file, or --dry-run a real run. */
 struct irh_rundir *irh_rundir_open(const struct irh_options *opt, char *err, size_t errlen);
 /* The directory as the user should see it, and the run id (its last component). */
 const char *irh_rundir_path(const struct irh_rundir *d);
@@ -25,7 +27,14 @@ const char *irh_rundir_id(const struct irh_rundir *d);
 const char *irh_rundir_audit_path(const struct irh_rundir *d);
 /* With --resume: {"step name": outputs} of the steps that finished, as JSON; else NULL. */
 const char *irh_rundir_resume_json(const struct irh_rundir *d);
-/* Validates and keeps one EVENT json; fills info. Returns 0, or -1 (err) if refused. */
+/* With --resume: -1 (err, exit 2) when a run_start event's runbook or params differ from
+ * the run being resumed; else 0. */
+int irh_rundir_resume_check(struct irh_rundir *d, const char *json, size_t len, char *err, size_t errlen);
+/* With --resume: the resumed run's params as command-line args (owned by d), for a resume
+ * that names none; NULL (and *nargs 0) otherwise. */
+char **irh_rundir_resume_args(const struct irh_rundir *d, int *nargs);
+/* Validates and keeps one EVENT json; fills info. Returns 0, or -1 (err) if refused (a
+ * step event whose name holds control characters sets info->bad_name). */
 int irh_rundir_event(struct irh_rundir *d, const char *json, size_t len,
                      struct irh_event_info *info, char *err, size_t errlen);
 /* Stores evidence/<name> (0600, never overwritten), appends to SHA256SUMS; fills the

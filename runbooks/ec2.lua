@@ -24,6 +24,23 @@ local DEFAULT_MEMORY_COMMAND = table.concat({
 
 local function instance_id(ctx) return ctx.state.instance_id or ctx.params.instance end
 
+-- GuardDuty's sample findings (CreateSampleFindings) name instance i-99999999.
+local function placeholder(id) return type(id) == "string" and id:match("^i%-9+$") ~= nil end
+
+-- The finding's instance, or nil and the problem (checked before any AWS call).
+local function finding_instance(text)
+  local f, err = ir.finding.parse(text)
+  if not f then return nil, "--finding: " .. err end
+  if not f.instance or not f.instance.id then
+    return nil, "--finding: the " .. tostring(f.type) .. " finding names no EC2 instance; use the runbook for its resource kind (" .. tostring(f.kind) .. ")"
+  end
+  if placeholder(f.instance.id) then
+    return nil, "--finding: it names " .. f.instance.id .. ", the placeholder instance of GuardDuty's sample findings" ..
+      (f.sample and " (the finding is marked sample)" or "") .. ", not a real instance; use the finding of a real incident, or --instance ID"
+  end
+  return f
+end
+
 local function quarantining(ctx) return not ctx.params.release, "--release restores the network instead" end
 
 local function enis_of(ctx)
@@ -37,19 +54,22 @@ local function online_capture(ctx) return ctx.params.mode == "online" and ctx.pa
 
 local function capture_metadata(ctx)
   local id = ctx.params.instance
+  local elsewhere
   if not id then
-    local f, err = ir.finding.parse(ctx.params.finding)
-    if not f then error("--finding: " .. err, 0) end
-    if not f.instance or not f.instance.id then
-      error("--finding: the " .. tostring(f.type) .. " finding names no EC2 instance; use the runbook for its resource kind (" .. tostring(f.kind) .. ")", 0)
-    end
+    local f, err = finding_instance(ctx.params.finding)
+    if not f then error(err, 0) end
     id = f.instance.id
+    if f.region and ctx.region and f.region ~= ctx.region then
+      error("--finding: the finding is from region " .. f.region .. " but the run is in " .. ctx.region ..
+        ": rerun with --region " .. f.region, 0)
+    end
+    if f.region and not ctx.region then elsewhere = f.region end
     ctx.info("instance %s from finding %s (%s, severity %s)", id, tostring(f.id), tostring(f.type), tostring(f.severity))
     ctx.evidence:save("finding.json", f.raw)
   end
   ctx.output("instance_id", id)
   local ec2 = aws.client("ec2")
-  local inst, reservation = facts.describe(ec2, id, ctx.region)
+  local inst, reservation = facts.describe(ec2, id, ctx.region, elsewhere)
   ctx.evidence:save("instance.json", { Reservation = { OwnerId = reservation.OwnerId, ReservationId = reservation.ReservationId }, Instance = inst })
   local enis = facts.enis(ec2, id)
   local volumes = facts.volumes(ec2, id)
@@ -515,6 +535,13 @@ return ir.runbook {
     if not p.instance and not p.finding then return "give --instance ID or --finding FILE" end
     if p.release and not p.instance then return "--release needs --instance ID" end
     if p.memory_bucket and p.mode ~= "online" then return "--memory-bucket needs --mode online" end
+    if placeholder(p.instance) then
+      return "--instance " .. p.instance .. " is the placeholder instance of GuardDuty's sample findings, not a real instance"
+    end
+    if p.finding and not p.instance then
+      local _, err = finding_instance(p.finding)
+      if err then return err end
+    end
   end,
   permissions = {
     "ec2:DescribeInstances", "ec2:DescribeInstanceAttribute", "ec2:DescribeInstanceTypes", "ec2:DescribeVolumes",

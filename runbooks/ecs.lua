@@ -8,10 +8,16 @@
 -- scale-in protection so the scheduler does not replace a task under investigation, then
 -- network isolation, then the GuardDuty evaluation. Nothing stops a task unless --stop is
 -- given, and that step runs only after the evidence step is done.
+--
+-- Isolation per task (lib/ecs_isolation.lua): the isolation group on the task's ENI where
+-- AWS allows it; a requester-managed ENI (Fargate) takes no change but tags, so its task
+-- gets network ACL deny entries for its addresses instead, and the report says what those
+-- leave open (traffic inside the subnet) and how to remove them.
 local marks = require("lib.marks")
 local isolation = require("lib.isolation")
 local tasks_lib = require("lib.ecs_tasks")
 local findings = require("lib.container_findings")
+local ecs_isolation = require("lib.ecs_isolation")
 
 local MAX_PROTECTION_MINUTES = 2880   -- ECS's limit for UpdateTaskProtection
 
@@ -170,49 +176,6 @@ local function protect(ctx)
   end
 end
 
--- Isolates the awsvpc ENIs of the tasks; returns the tasks whose network AWS does not
--- let us cut per task, with the reason.
-local function isolate_task_enis(ctx, ec2)
-  local by_vpc, gaps, states = {}, {}, json.array()
-  local enis = {}
-  for _, t in ipairs(tasks_of(ctx)) do
-    if t.eni then enis[#enis + 1] = t.eni
-    else
-      gaps[#gaps + 1] = { task = t, reason = t.network_mode .. " network mode: the task has no network interface of its own " ..
-        "and shares the network of container instance " .. tostring(t.ec2_instance) }
-    end
-  end
-  local described = {}
-  if #enis > 0 then described = ec2:DescribeNetworkInterfaces{ NetworkInterfaceIds = enis }.NetworkInterfaces or {} end
-  local task_of_eni = {}
-  for _, t in ipairs(tasks_of(ctx)) do if t.eni then task_of_eni[t.eni] = t end end
-  for _, n in ipairs(described) do
-    by_vpc[n.VpcId] = by_vpc[n.VpcId] or {}
-    table.insert(by_vpc[n.VpcId], n)
-  end
-  local vpcs = {}
-  for v in pairs(by_vpc) do vpcs[#vpcs + 1] = v end
-  table.sort(vpcs)
-  local groups = {}
-  for _, vpc in ipairs(vpcs) do
-    local transition = isolation.ensure_group(ec2, ctx, vpc, "transition")
-    local final = isolation.ensure_group(ec2, ctx, vpc, "isolation")
-    groups[vpc] = final
-    for _, st in ipairs(isolation.isolate_enis(ec2, ctx, by_vpc[vpc], transition, final, "isolated: no traffic")) do
-      local t = task_of_eni[st.id]
-      st.task = t and t.id
-      states[#states + 1] = st
-      ctx.info("task %s ENI %s: %s%s (original groups %s)", tostring(st.task), st.id, st.state,
-        st.error and (": " .. st.error) or "", table.concat(st.original, ", "))
-      if st.state == "failed" then
-        gaps[#gaps + 1] = { task = t, refused = true,
-          reason = "AWS refused to change the security groups of its ENI " .. st.id .. ": " .. tostring(st.error) }
-      end
-    end
-  end
-  return states, gaps, groups
-end
-
 -- Deregisters the isolated tasks' IPs from the target groups of their services.
 local function leave_target_groups(ctx, services)
   local elbv2
@@ -238,7 +201,7 @@ local function leave_target_groups(ctx, services)
   end
 end
 
-local function isolate_service(ctx, ecs, services, groups)
+local function isolate_service(ctx, ec2, ecs, services, groups)
   local carn = ctx.state.cluster_arn
   local done = {}
   for _, t in ipairs(tasks_of(ctx)) do
@@ -246,7 +209,8 @@ local function isolate_service(ctx, ecs, services, groups)
     if s and not done[t.service] then
       done[t.service] = true
       local nc = s.networkConfiguration and s.networkConfiguration.awsvpcConfiguration
-      local gid = t.vpc_id and groups[t.vpc_id]
+      -- Tasks cut by network ACL entries have no isolation group yet: their service needs one.
+      local gid = t.vpc_id and nc and (groups[t.vpc_id] or isolation.ensure_group(ec2, ctx, t.vpc_id, "isolation"))
       if not nc then
         ctx.warn("service %s does not use awsvpc networking: its network configuration holds no security group to change", t.service)
       elseif not gid then
@@ -313,20 +277,104 @@ local function isolate_hosts(ctx, ec2, ecs, gaps)
   end
 end
 
+-- Says what the network ACL way leaves open, and how to undo it.
+local function report_nacl(ctx, results)
+  local ok_tasks, subnets = {}, {}
+  for _, res in ipairs(results) do
+    if res.state ~= "failed" then ok_tasks[#ok_tasks + 1] = res.task.id; subnets[#subnets + 1] = res.subnet end
+  end
+  if #ok_tasks == 0 then return end
+  ctx.warn("task(s) %s %s network ACL deny entries, not security groups: their ENIs are requester-managed " ..
+    "(AWS lets only tags change on them). The entries are stateless, so they also cut the flows the tasks already " ..
+    "have (tracked ones too); they name the task addresses only, so other tasks in the same subnet keep their network; " ..
+    "but a network ACL filters only traffic that crosses the subnet boundary: hosts inside subnet(s) %s can still " ..
+    "reach the tasks", table.concat(ok_tasks, ", "), ctx.dry_run and "would be isolated by" or "are isolated by",
+    table.concat(tasks_lib.unique(subnets), ", "))
+  local cmds = ecs_isolation.removal_commands(results)
+  if #cmds > 0 then
+    ctx.followup("Remove the network ACL deny entries once task(s) " .. table.concat(ok_tasks, ", ") .. " are stopped " ..
+      "(the subnet hands their addresses to new tasks, which the entries would cut off; they are in the " ..
+      marks.NACL_ENTRIES .. " tag of each task ENI and in nacl-entries.json): " .. table.concat(cmds, "; "))
+  end
+end
+
 local function isolate(ctx)
   local ec2, ecs = aws.client("ec2"), aws.client("ecs")
-  local states, gaps, groups = isolate_task_enis(ctx, ec2)
+  local tasks = tasks_of(ctx)
+  local eni_ids = {}
+  for _, t in ipairs(tasks) do if t.eni then eni_ids[#eni_ids + 1] = t.eni end end
+  local described = {}
+  if #eni_ids > 0 then described = ec2:DescribeNetworkInterfaces{ NetworkInterfaceIds = eni_ids }.NetworkInterfaces or {} end
+  local plan = ecs_isolation.plan(tasks, described)
+
+  local sg_results, groups = ecs_isolation.by_security_group(ec2, ctx, plan.sg)
+  local nacl_results = ecs_isolation.by_network_acl(ec2, ctx, plan.nacl)
+
+  local per_task, gaps, states = json.array(), {}, json.array()
+  local function done(res)
+    local state = res.state
+    if ctx.dry_run and state ~= "failed" and state ~= "already isolated" then state = "would be " .. state end
+    local records
+    if res.records then
+      records = json.array()
+      for _, r in ipairs(res.records) do records[#records + 1] = r end
+    end
+    per_task[#per_task + 1] = { task = res.task.id, how = res.how, eni = res.eni, state = state, error = res.error,
+      detail = res.detail,
+      original_groups = res.original, addresses = res.addresses, nacl_entries = records }
+    ctx.info("task %s: %s by %s (ENI %s)%s", res.task.id, state, res.how, res.eni,
+      res.error and (": " .. res.error) or (res.detail and (": " .. res.detail)) or "")
+    if res.warning then ctx.warn("task %s: %s", res.task.id, res.warning) end
+    if res.state == "failed" then
+      gaps[#gaps + 1] = { task = res.task, refused = true, reason = (res.how == ecs_isolation.BY_GROUP
+        and ("AWS refused to change the security groups of its ENI " .. res.eni .. ": ")
+        or ("its ENI " .. res.eni .. " is requester-managed (AWS allows no security group change on it) and the " ..
+          "network ACL entries failed: ")) .. tostring(res.error) }
+    end
+  end
+  for _, res in ipairs(sg_results) do
+    states[#states + 1] = { id = res.eni, task = res.task.id, state = res.state, error = res.error, original = res.original }
+    done(res)
+  end
+  for _, res in ipairs(nacl_results) do done(res) end
+  for _, g in ipairs(plan.none) do
+    per_task[#per_task + 1] = { task = g.task.id, how = ecs_isolation.NONE, state = "not isolated", error = g.reason }
+    gaps[#gaps + 1] = g
+  end
+  ctx.output("isolation", per_task)
   ctx.output("enis", states)
   if #states > 0 then
     local original = {}
     for _, st in ipairs(states) do original[st.id] = st.original end
     ctx.evidence:save("original-security-groups.json", original)
   end
+  if #nacl_results > 0 then
+    local entries, records = json.array(), json.array()
+    for _, res in ipairs(nacl_results) do
+      entries[#entries + 1] = { task = res.task.id, eni = res.eni, subnet = res.subnet, network_acl = res.acl,
+        addresses = res.addresses, entries = res.entries, state = res.state, error = res.error, detail = res.detail }
+      for _, r in ipairs(res.records) do records[#records + 1] = r end
+    end
+    ctx.evidence:save("nacl-entries.json", entries)
+    ctx.output("nacl_entries", records)
+    report_nacl(ctx, nacl_results)
+  end
+
   local names = {}
-  for _, t in ipairs(tasks_of(ctx)) do names[#names + 1] = t.service end
+  for _, t in ipairs(tasks) do names[#names + 1] = t.service end
   local services = tasks_lib.services(ecs, ctx.state.cluster_arn, tasks_lib.unique(names))
   leave_target_groups(ctx, services)
-  if ctx.params.isolate_service then isolate_service(ctx, ecs, services, groups) end
+  if ctx.params.isolate_service then
+    isolate_service(ctx, ec2, ecs, services, groups)
+  else
+    local svc = {}
+    for _, res in ipairs(nacl_results) do if res.task.service then svc[#svc + 1] = res.task.service end end
+    svc = tasks_lib.unique(svc)
+    if #svc > 0 then
+      ctx.info("service(s) %s start any new task with their own security groups and a new address the ACL entries " ..
+        "do not name; --isolate-service makes them launch new tasks in the isolation group", table.concat(svc, ", "))
+    end
+  end
 
   local gap_list = json.array()
   for _, g in ipairs(gaps) do
@@ -358,15 +406,15 @@ local function isolate(ctx)
           table.concat(per_container, "; ")) or ""))
     end
   end
-  if #states > 0 then
-    ctx.info("what isolation does not cut: flows AWS always tracks (ICMP, some NAT flows); only deny entries for the task " ..
-      "addresses in the subnet network ACLs cut those (as runbooks/ec2.lua --isolation-nacl does for an instance)")
+  if #sg_results > 0 then
+    ctx.info("what the isolation group does not cut: flows AWS always tracks (ICMP, some NAT flows); only deny entries " ..
+      "for the task addresses in the subnet network ACLs cut those (as runbooks/ec2.lua --isolation-nacl does for an instance)")
   end
-  -- A refused ENI is not a known limit of the launch type: the task still talks, so the step fails.
+  -- A refused change is not a known limit of the launch type: the task still talks, so the step fails.
   local refused = {}
   for _, g in ipairs(gaps) do if g.refused then refused[#refused + 1] = g.task and g.task.id or "?" end end
   if #refused > 0 then
-    error(#refused .. " task(s) NOT isolated (their ENI could not be moved): " .. table.concat(refused, ", ") ..
+    error(#refused .. " task(s) NOT isolated (AWS refused the change): " .. table.concat(refused, ", ") ..
       "; see the notes; --stop stops them now that their evidence is saved", 0)
   end
 end
@@ -462,7 +510,8 @@ end
 return ir.runbook {
   name = "ecs-compromise",
   description = "Contain compromised ECS tasks: save tasks, task definitions, images (digests) and hosts as evidence, " ..
-    "protect the tasks from scale-in, isolate their network interfaces (reporting what AWS cannot isolate per task), " ..
+    "protect the tasks from scale-in, isolate each task's network (isolation group on its ENI, or network ACL deny " ..
+    "entries for its addresses where AWS refuses to change a requester-managed ENI; reporting what it cannot isolate), " ..
     "and evaluate GuardDuty runtime findings",
   params = {
     cluster = { pattern = "^[%w:/_.-]+$", metavar = "NAME", help = "the cluster (name or ARN; or give --finding)" },
@@ -485,7 +534,8 @@ return ir.runbook {
     "ecs:DescribeClusters", "ecs:ListTasks", "ecs:DescribeTasks", "ecs:DescribeTaskDefinition", "ecs:DescribeServices",
     "ecs:DescribeContainerInstances", "ecs:GetTaskProtection", "ecs:UpdateTaskProtection", "ecs:TagResource",
     "ecs:UpdateService", "ecs:StopTask",
-    "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeVpcs",
+    "ec2:DescribeNetworkAcls", "ec2:CreateNetworkAclEntry",
     "ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
     "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress", "ec2:ModifyNetworkInterfaceAttribute", "ec2:CreateTags",
     "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DeregisterTargets",
@@ -498,8 +548,9 @@ return ir.runbook {
     { name = "Protect tasks from scale-in", run = protect,
       description = "UpdateTaskProtection for service tasks, so the scheduler does not replace them; tags every task" },
     { name = "Isolate task network interfaces", run = isolate, destructive = true,
-      confirm = "Isolate the tasks' network interfaces (cuts their network traffic)?",
-      description = "awsvpc task ENIs to irhost-isolation (via an all-traffic group, so tracked flows end); bridge/host " ..
+      confirm = "Isolate the tasks' network (cuts their network traffic)?",
+      description = "awsvpc task ENIs to irhost-isolation (via an all-traffic group, so tracked flows end); requester-managed " ..
+        "ENIs (Fargate), which AWS refuses to change: network ACL deny entries for the task addresses; bridge/host " ..
         "network mode tasks have no ENI of their own: reported, or --isolate-host isolates their container instance" },
     { name = "Evaluate malicious activity", run = evaluate,
       description = "GuardDuty runtime findings for the tasks and their hosts; --scan: Malware Protection scans" },

@@ -454,10 +454,11 @@ local function presign(ctx)
   for _, key in ipairs(ctx.params.evidence_url) do
     local ok, err = pcall(s3().HeadObject, s3(), { Bucket = b, Key = key })
     if not ok then error("--evidence-url " .. key .. ": " .. (aws.is_error(err) and err.status == 404 and "no such object in " .. b or tostring(err)), 0) end
-    local u = aws.presign{ bucket = b, key = key, method = "GET", expires = ctx.params.url_expires }
-    local url = type(u) == "table" and u.url or u
-    urls[#urls + 1] = { key = key, url = url, expires_in = ctx.params.url_expires }
-    ctx.info("s3://%s/%s for %d s: %s", b, key, ctx.params.url_expires, tostring(url))
+    -- The URL carries the session token: the broker hands it to the user (stderr and
+    -- handoff.txt), never into the report or the logs.
+    local h = aws.presign{ bucket = b, key = key, method = "GET", expires = ctx.params.url_expires }
+    local r = ctx.handoff(h, "s3://" .. b .. "/" .. key)
+    urls[#urls + 1] = { key = key, expires_in = ctx.params.url_expires, expires = r.expires, handed_off_in = r.path }
   end
   ctx.output("evidence_urls", urls)
   ctx.followup("The presigned URL(s) grant read access to anyone holding them for " .. ctx.params.url_expires ..

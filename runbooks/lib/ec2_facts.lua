@@ -5,24 +5,27 @@ local marks = require("lib.marks")
 
 local M = {}
 
-local function not_found(id, region, code)
-  return string.format("instance %s was not found in %s (%s): check the id and --region; " ..
+-- hint_region: where the instance should be (the finding's region), for the advice.
+local function not_found(id, region, code, hint_region)
+  return string.format("instance %s was not found in %s (%s): %s; " ..
     "an instance terminated more than an hour ago is no longer listed", id,
-    region and ("region " .. region) or "the run's region (--region, AWS_REGION or the profile's)", code)
+    region and ("region " .. region) or "the run's region (--region, AWS_REGION or the profile's)", code,
+    (hint_region and hint_region ~= region) and ("the finding is from region " .. hint_region .. ": rerun with --region " .. hint_region)
+      or "check the id and --region")
 end
 
 -- The raw DescribeInstances record; raises a clear message when the instance does not exist.
-function M.describe(ec2, id, region)
+function M.describe(ec2, id, region, hint_region)
   local ok, r = pcall(ec2.DescribeInstances, ec2, { InstanceIds = { id } })
   if not ok then
     for _, code in ipairs({ "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed" }) do
-      if aws.is_error(r, code) then error(not_found(id, region, code), 0) end
+      if aws.is_error(r, code) then error(not_found(id, region, code, hint_region), 0) end
     end
     error(r, 0)
   end
   local res = r.Reservations and r.Reservations[1]
   local inst = res and res.Instances and res.Instances[1]
-  if not inst then error(not_found(id, region, "InvalidInstanceID.NotFound"), 0) end
+  if not inst then error(not_found(id, region, "InvalidInstanceID.NotFound", hint_region), 0) end
   return inst, res
 end
 

@@ -245,9 +245,11 @@ function M.isolate_enis(ec2, ctx, enis, transition_gid, final_gid, final_label)
 end
 
 -- Adds deny entries (in and out) for each address to the ACL of each subnet; skips
--- entries already there. Returns the records "acl:rule:in|out" added or found.
+-- entries already there. Returns the records "acl:rule:in|out" added or found, and the
+-- same entries as {acl, rule, dir, cidr} in the same order (for callers that must know
+-- which address each record denies).
 function M.nacl_deny(ec2, ctx, subnets, v4, v6)
-  local records = {}
+  local records, entries = {}, {}
   for _, subnet in ipairs(subnets) do
     local r = ec2:DescribeNetworkAcls{ Filters = { { Name = "association.subnet-id", Values = { subnet } } } }
     local acl = r.NetworkAcls and r.NetworkAcls[1]
@@ -272,6 +274,7 @@ function M.nacl_deny(ec2, ctx, subnets, v4, v6)
         local have = existing[dir .. "|" .. cidr]
         if have then
           records[#records + 1] = acl.NetworkAclId .. ":" .. have .. ":" .. dir
+          entries[#entries + 1] = { acl = acl.NetworkAclId, rule = have, dir = dir, cidr = cidr }
         else
           while used[dir .. n] do n = n + 1 end
           used[dir .. n] = true
@@ -287,11 +290,12 @@ function M.nacl_deny(ec2, ctx, subnets, v4, v6)
           ctx.changed{ resource = acl.NetworkAclId, action = "CreateNetworkAclEntry", before = "absent",
             after = string.format("rule %d %s deny all %s", n, dir == "in" and "ingress" or "egress", cidr) }
           records[#records + 1] = acl.NetworkAclId .. ":" .. n .. ":" .. dir
+          entries[#entries + 1] = { acl = acl.NetworkAclId, rule = n, dir = dir, cidr = cidr }
         end
       end
     end
   end
-  return records
+  return records, entries
 end
 
 return M

@@ -1,8 +1,11 @@
 -- Tests for runbooks/ecs.lua with stubbed AWS (no network):  irhost test runbooks/tests/ecs_test.lua
 -- One Fargate task (awsvpc network mode, its own ENI) of service "api" behind a load
 -- balancer target group, in cluster prod-cluster; GuardDuty Runtime Monitoring reports one
--- finding for it. The end-to-end tests in tests/ecs/ run the same runbook against the
--- local AWS endpoint (bridge-mode tasks, --isolate-host, --isolate-service, --stop).
+-- finding for it. Its ENI is requester-managed (AWS refuses to change its groups), so the
+-- runbook isolates it with network ACL deny entries; the same task with an ENI of the
+-- account's own takes the isolation group. The end-to-end tests in tests/ecs/ run the same
+-- runbook against the local AWS endpoint (bridge-mode tasks, --isolate-host,
+-- --isolate-service, --stop).
 local RB = "../ecs.lua"
 local ACCOUNT, REGION = "111122223333", "us-east-1"
 local CLUSTER = "prod-cluster"
@@ -16,14 +19,18 @@ local IMAGE = ACCOUNT .. ".dkr.ecr." .. REGION .. ".amazonaws.com/api:1.4.2"
 local DIGEST = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 local VPC, SUBNET = "vpc-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788"
 local ENI, TASK_IP = "eni-0123456789abcdef0", "10.0.1.25"
+local ACL = "acl-0c1d2e3f4a5b6c7d8"
 local APP_SG, TRANSITION_SG, ISO_SG = "sg-0123456789abcdef0", "sg-0aaaaaaaaaaaaaaa1", "sg-0bbbbbbbbbbbbbbb2"
 local DETECTOR = "12abc34d567e8fa901bc2d34e56789f0"
 local FINDING_ID = "a2c4e6f8b0d1e3f5a7c9e1b3d5f7a9c1"
 
--- Stubs for the task; `state` is what AWS holds, changed by the run.
-local function fargate_task()
+-- Stubs for the task; `state` is what AWS holds, changed by the run. opts.own_eni: the
+-- ENI is not requester-managed (the runbook decides by that flag alone, never by the
+-- launch type, so only the flag changes).
+local function fargate_task(opts)
+  opts = opts or {}
   local state = { eni_groups = { APP_SG }, eni_tags = {}, task_tags = {}, protected = false, target = "healthy",
-    rules = {}, created = {}, stopped = false }
+    rules = {}, created = {}, stopped = false, acl_entries = {} }
   local function task()
     return { taskArn = TASK_ARN, clusterArn = CLUSTER_ARN, taskDefinitionArn = DEF_ARN, group = "service:api",
       launchType = "FARGATE", lastStatus = "RUNNING", desiredStatus = state.stopped and "STOPPED" or "RUNNING",
@@ -41,6 +48,7 @@ local function fargate_task()
     for _, g in ipairs(state.eni_groups) do groups[#groups + 1] = { GroupId = g, GroupName = g } end
     return { NetworkInterfaceId = ENI, SubnetId = SUBNET, VpcId = VPC, PrivateIpAddress = TASK_IP, Groups = groups,
       InterfaceType = "interface", Status = "in-use", TagSet = state.eni_tags,
+      RequesterManaged = not opts.own_eni, RequesterId = (not opts.own_eni) and "578734482556" or nil,
       Description = "arn:aws:ecs:" .. REGION .. ":" .. ACCOUNT .. ":attachment/3c2e1f0a-9b8d-4c7e-a6f5-e4d3c2b1a098" }
   end
   stub("ecs", "DescribeClusters", { clusters = { { clusterArn = CLUSTER_ARN, clusterName = CLUSTER, status = "ACTIVE",
@@ -96,7 +104,30 @@ local function fargate_task()
     for _, t in ipairs(p.Tags) do state.eni_tags[#state.eni_tags + 1] = t end
     return {}
   end, { expect = { Resources = { ENI } } })
-  stub("ec2", "ModifyNetworkInterfaceAttribute", function(p) state.eni_groups = p.Groups; return {} end)
+  stub("ec2", "ModifyNetworkInterfaceAttribute", function(p)
+    if not opts.own_eni then return { error = { code = "AuthFailure", status = 400,
+      message = "You do not have permission to access the specified resource." } } end
+    state.eni_groups = p.Groups
+    return {}
+  end)
+  stub("ec2", "DescribeVpcs", { Vpcs = { { VpcId = VPC, CidrBlock = "10.0.0.0/16" } } }, { expect = { VpcIds = { VPC } } })
+  -- The subnet's ACL: AWS's default allow rules at 100, the catch-all deny, and what the run adds.
+  stub("ec2", "DescribeNetworkAcls", function()
+    local entries = {
+      { RuleNumber = 100, Protocol = "-1", RuleAction = "allow", Egress = false, CidrBlock = "0.0.0.0/0" },
+      { RuleNumber = 100, Protocol = "-1", RuleAction = "allow", Egress = true, CidrBlock = "0.0.0.0/0" },
+      { RuleNumber = 32767, Protocol = "-1", RuleAction = "deny", Egress = false, CidrBlock = "0.0.0.0/0" },
+      { RuleNumber = 32767, Protocol = "-1", RuleAction = "deny", Egress = true, CidrBlock = "0.0.0.0/0" } }
+    for _, e in ipairs(state.acl_entries) do entries[#entries + 1] = e end
+    return { NetworkAcls = { { NetworkAclId = ACL, VpcId = VPC, IsDefault = true,
+      Associations = { { NetworkAclAssociationId = "aclassoc-0c1d2e3f4a5b6c7d8", NetworkAclId = ACL, SubnetId = SUBNET } },
+      Entries = entries } } }
+  end, { expect = { Filters = { { Name = "association.subnet-id", Values = { SUBNET } } } } })
+  stub("ec2", "CreateNetworkAclEntry", function(p)
+    state.acl_entries[#state.acl_entries + 1] = { RuleNumber = p.RuleNumber, Protocol = p.Protocol,
+      RuleAction = p.RuleAction, Egress = p.Egress, CidrBlock = p.CidrBlock }
+    return {}
+  end, { expect = { NetworkAclId = ACL } })
   stub("ecs", "GetTaskProtection", { protectedTasks = { { taskArn = TASK_ARN, protectionEnabled = false } },
     failures = {} })
   stub("ecs", "UpdateTaskProtection", function(p)
@@ -166,8 +197,75 @@ local function concat(...)
   return out
 end
 
-test("a Fargate task: evidence, scale-in protection, ENI isolated, out of its target group, finding read", function()
+-- The isolation calls for a requester-managed ENI: the ACL read (once to map the subnet,
+-- once by nacl_deny), a deny entry each way, the entries recorded on the ENI.
+local NACL_CALLS = {
+  "ec2:DescribeNetworkInterfaces", "ec2:DescribeNetworkAcls", "ec2:DescribeNetworkAcls",
+  "ec2:CreateNetworkAclEntry", "ec2:CreateNetworkAclEntry", "ec2:CreateTags",
+  "ecs:DescribeServices", "elbv2:DescribeTargetHealth", "elbv2:DeregisterTargets",
+}
+
+test("a Fargate task: evidence, protection, network ACL deny entries (its ENI is requester-managed), finding read", function()
   local state = fargate_task()
+  local r = run(RB, args("--yes"))
+  expect_eq(r.exit, 0, "exit")
+  local s = step_status(r)
+  for _, name in ipairs({ "Identify tasks and save evidence", "Protect tasks from scale-in",
+    "Isolate task network interfaces", "Evaluate malicious activity" }) do
+    expect_eq(s[name], "done", name)
+  end
+  expect_calls(r, concat(
+    { "ecs:DescribeClusters", "ecs:DescribeTasks", "ecs:DescribeTaskDefinition", "ecs:DescribeServices",
+      "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups",
+      "ecs:GetTaskProtection", "ecs:UpdateTaskProtection", "ecs:TagResource" },
+    NACL_CALLS,
+    { "guardduty:ListDetectors", "guardduty:ListFindings", "guardduty:GetFindings" }))
+  -- AWS refuses any change to the ENI but tags: no group made, the ENI never moved.
+  expect_no_call(r, "ec2:ModifyNetworkInterfaceAttribute")
+  expect_no_call(r, "ec2:CreateSecurityGroup")
+  expect_no_call(r, "ecs:UpdateService")
+  expect_call(r, "ec2:CreateNetworkAclEntry", { NetworkAclId = ACL, RuleNumber = 1, Protocol = "-1", RuleAction = "deny",
+    Egress = false, CidrBlock = TASK_IP .. "/32" })
+  expect_call(r, "ec2:CreateNetworkAclEntry", { NetworkAclId = ACL, RuleNumber = 1, Protocol = "-1", RuleAction = "deny",
+    Egress = true, CidrBlock = TASK_IP .. "/32" })
+  expect_eq(state.eni_groups, { APP_SG }, "the ENI keeps its groups")
+  local eni_tags = {}
+  for _, t in ipairs(state.eni_tags) do eni_tags[t.Key] = t.Value end
+  expect_eq(eni_tags["irhost:nacl-entries"], ACL .. ":1:in," .. ACL .. ":1:out", "the entries recorded on the ENI")
+  local out = r.steps["Isolate task network interfaces"].outputs
+  expect_eq(out.isolation[1].task, TASK_ID, "per-task isolation: task")
+  expect_eq(out.isolation[1].how, "network ACL", "per-task isolation: how")
+  expect_eq(out.isolation[1].nacl_entries, { ACL .. ":1:in", ACL .. ":1:out" }, "per-task isolation: entries")
+  expect_eq(out.isolation_gaps, {}, "isolation gaps")
+  local ev = json.decode(r.evidence["nacl-entries.json"])
+  expect_eq(ev[1].network_acl, ACL, "nacl-entries.json: the ACL")
+  expect_eq(ev[1].addresses, { TASK_IP }, "nacl-entries.json: the task's address")
+  expect(r.evidence["original-security-groups.json"] == nil, "no group change, so no original groups to save")
+  -- The report says what the entries leave open and how to remove them.
+  expect_match(r.report, "requester%-managed")
+  expect_match(r.report, "stateless")
+  expect_match(r.report, "other tasks in the same subnet keep their network")
+  expect_match(r.report, "hosts inside subnet%(s%) " .. SUBNET:gsub("%-", "%%-") .. " can still reach")
+  expect_match(r.report, "aws ec2 delete%-network%-acl%-entry %-%-network%-acl%-id " .. ACL:gsub("%-", "%%-") ..
+    " %-%-rule%-number 1 %-%-ingress")
+  expect_match(r.report, "DeregisterTargets")
+end)
+
+test("a rerun finds its ACL entries and adds none twice", function()
+  local state = fargate_task()
+  local r1 = run(RB, args("--yes"))
+  expect_eq(r1.exit, 0, "first run")
+  -- The second run names the task by ARN (the first DescribeTasks stub answered the id once).
+  local r = run(RB, { "--cluster", CLUSTER, "--task", TASK_ARN, "--ticket", "IR-42", "--yes" })
+  expect_eq(r.exit, 0, "second run")
+  expect_no_call(r, "ec2:CreateNetworkAclEntry")
+  expect_eq(#state.acl_entries, 2, "two entries in all")
+  expect_eq(r.steps["Isolate task network interfaces"].outputs.nacl_entries, { ACL .. ":1:in", ACL .. ":1:out" },
+    "the entries found again")
+end)
+
+test("an awsvpc task with an ENI of its own: evidence, scale-in protection, ENI isolated, out of its target group", function()
+  local state = fargate_task{ own_eni = true }
   local r = run(RB, args("--yes"))
   expect_eq(r.exit, 0, "exit")
   local s = step_status(r)
@@ -226,7 +324,7 @@ test("a Fargate task: evidence, scale-in protection, ENI isolated, out of its ta
   expect_match(r.report, "DeregisterTargets")
 end)
 
-test("a dry run saves the evidence, sends no change and plans each one", function()
+test("a dry run of a Fargate task plans the ACL entries and no group change", function()
   local state = fargate_task()
   local r = run(RB, args("--dry-run", "--stop"))
   expect_eq(r.exit, 0, "exit")
@@ -235,12 +333,32 @@ test("a dry run saves the evidence, sends no change and plans each one", functio
     expect(not aws.is_mutating(c.service, c.operation) or c.planned, c.name .. " was sent in a dry run")
     if c.planned then planned[#planned + 1] = c.name end
   end
-  -- The groups do not exist, so their rules are not planned: a dry run plans the creation only.
-  expect_eq(planned, { "ecs:UpdateTaskProtection", "ecs:TagResource", "ec2:CreateSecurityGroup",
-    "ec2:CreateSecurityGroup",
+  expect_eq(planned, { "ecs:UpdateTaskProtection", "ecs:TagResource", "ec2:CreateNetworkAclEntry",
+    "ec2:CreateNetworkAclEntry", "ec2:CreateTags", "elbv2:DeregisterTargets", "ecs:StopTask" }, "planned changes")
+  expect_call(r, "ec2:CreateNetworkAclEntry", { NetworkAclId = ACL, RuleNumber = 1, Egress = true, CidrBlock = TASK_IP .. "/32" })
+  expect_eq(state.acl_entries, {}, "no entry added")
+  expect_eq(state.eni_tags, {}, "ENI not tagged")
+  expect_match(r.report, "would be isolated by network ACL deny entries")
+end)
+
+test("a dry run saves the evidence, sends no change and plans each one", function()
+  local state = fargate_task{ own_eni = true }
+  local r = run(RB, args("--dry-run", "--stop"))
+  expect_eq(r.exit, 0, "exit")
+  local planned = {}
+  for _, c in ipairs(r.calls) do
+    expect(not aws.is_mutating(c.service, c.operation) or c.planned, c.name .. " was sent in a dry run")
+    if c.planned then planned[#planned + 1] = c.name end
+  end
+  -- The groups do not exist: their rules are planned against the rules AWS gives a new
+  -- group (the VPC has no IPv6 block), so the plan holds what the real run changes.
+  expect_eq(planned, { "ecs:UpdateTaskProtection", "ecs:TagResource",
+    "ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:CreateSecurityGroup", "ec2:RevokeSecurityGroupEgress",
     "ec2:CreateTags", "ec2:ModifyNetworkInterfaceAttribute", "ec2:ModifyNetworkInterfaceAttribute",
-      "elbv2:DeregisterTargets",
-    "ecs:StopTask" }, "planned changes")
+    "elbv2:DeregisterTargets", "ecs:StopTask" }, "planned changes")
+  expect_no_call(r, "ec2:CreateNetworkAclEntry")
   local s = step_status(r)
   expect_eq(s["Identify tasks and save evidence"], "done", "evidence step")
   expect_eq(s["Isolate task network interfaces"], "dry-run", "isolation step")

@@ -168,6 +168,7 @@ ok(code == 2 and err:find("id", 1, true), "the pattern from the sandbox's declar
 -- Dependent actions: what AWS checks besides the action a call names.
 local dep_sids = {}
 for _, rules in pairs(policy.dependent_actions) do for _, r in ipairs(rules) do dep_sids[r.sid] = true end end
+-- The policy of src: {doc, by_sid = {Sid = statement}, own = the runbook's own actions, text}.
 local function statements(src, opts)
   local c, o, e = run_policy("dep.lua", src, opts)
   local d = c == 0 and json.decode(o)
@@ -176,7 +177,7 @@ local function statements(src, opts)
     by_sid[st.Sid] = st
     if not dep_sids[st.Sid] then for _, a in ipairs(st.Action) do own[a] = true end end
   end
-  return d, by_sid, own, c == 0 and o or e
+  return { doc = d, by_sid = by_sid, own = own, text = c == 0 and o or e }
 end
 local function has(st, action)
   for _, a in ipairs(st and st.Action or {}) do if a == action then return true end end
@@ -189,65 +190,71 @@ local function runbook(perms, params, body)
     "  permissions = { \"" .. table.concat(perms, "\", \"") .. "\" },\n" ..
     "  steps = { { name = \"Act\", run = function(ctx)\n" .. body .. "\n  end } },\n}\n"
 end
-local SECRET_PARAM = 'secret_arn = { required = true, pattern = "^arn:aws[%w-]*:secretsmanager:", help = "secret" }'
-local data_api = runbook({ "rds-data:ExecuteStatement" }, SECRET_PARAM,
-  '    rd:ExecuteStatement{ resourceArn = "arn:aws:rds:eu-west-1:1:cluster:c", secretArn = ctx.params.secret_arn, sql = "select 1" }')
-local d, by_sid, own, text = statements(data_api)
-local st = by_sid.DataApiReadsTheDatabaseSecret
-ok(d and invalid(d) == nil and has(st, "secretsmanager:GetSecretValue") and st.Resource == "*" and #st.Action == 1,
-  "rds-data:ExecuteStatement with a secretArn also grants secretsmanager:GetSecretValue, Sid saying why", text)
-ok(not own["secretsmanager:GetSecretValue"] and same_set(own, { ["rds-data:ExecuteStatement"] = true, ["sts:GetCallerIdentity"] = true }),
-  "the runbook's own statements stay exactly its calls", keys(own))
-local arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:db-admin-AbCdEf"
-d, by_sid, _, text = statements(data_api, { resources = true, args = { "--secret-arn", arn } })
-ok(d and invalid(d) == nil and by_sid.DataApiReadsTheDatabaseSecret and by_sid.DataApiReadsTheDatabaseSecret.Resource == arn,
-  "--resources narrows the Data API's secret to the --secret-arn given", text)
-local own_secret = runbook({ "rds-data:ExecuteStatement", "secretsmanager:GetSecretValue" },
-  SECRET_PARAM .. ', other = { required = true, help = "another secret" }',
-  '    rd:ExecuteStatement{ resourceArn = "arn:aws:rds:eu-west-1:1:cluster:c", secretArn = ctx.params.secret_arn, sql = "select 1" }\n' ..
-  '    aws.client("secretsmanager"):GetSecretValue{ SecretId = ctx.params.other }')
-d, by_sid = statements(own_secret)
-ok(d and invalid(d) == nil and not by_sid.DataApiReadsTheDatabaseSecret,
-  "an action the runbook already holds on * gets no second statement")
-d, by_sid, _, text = statements(own_secret, { resources = true, args = { "--secret-arn", arn, "--other", "app" },
-  region = "eu-west-1", account = "111122223333" })
-ok(d and by_sid.SecretsmanagerSecret and by_sid.SecretsmanagerSecret.Resource:find(":secret:app*", 1, true)
-  and by_sid.DataApiReadsTheDatabaseSecret
-  and by_sid.DataApiReadsTheDatabaseSecret.Resource == arn,
-  "narrowed to another secret, the runbook's own grant does not cover the Data API's", text)
-
-local tagged = runbook({ "ec2:CreateSnapshot", "ec2:CreateSecurityGroup" }, "",
-  '    ec2:CreateSnapshot{ VolumeId = "vol-1", TagSpecifications = { { ResourceType = "snapshot", Tags = { { Key = "k", Value = "v" } } } } }\n' ..
-  '    ec2:CreateSecurityGroup{ GroupName = "g", Description = "d", TagSpecifications = { { ResourceType = "security-group" } } }')
-d, by_sid, own, text = statements(tagged)
-ok(d and invalid(d) == nil and has(by_sid.TagsGivenWhenCreating, "ec2:CreateTags") and not own["ec2:CreateTags"],
-  "CreateSnapshot/CreateSecurityGroup with TagSpecifications also grant ec2:CreateTags", text)
-d, by_sid = statements(runbook({ "ec2:CreateSnapshot" }, "", '    ec2:CreateSnapshot{ VolumeId = "vol-1" }'))
-ok(d and not by_sid.TagsGivenWhenCreating, "CreateSnapshot without TagSpecifications needs no ec2:CreateTags")
-d, by_sid = statements(runbook({ "ec2:CreateSnapshot" }, "",
-  '    local p = { VolumeId = "vol-1" }\n    ec2:CreateSnapshot(p)'))
-ok(d and has(by_sid.TagsGivenWhenCreating, "ec2:CreateTags"),
-  "params check cannot read might carry TagSpecifications: ec2:CreateTags is granted")
-d, by_sid = statements(runbook({ "ec2:CreateSnapshot", "ec2:CreateTags" }, "",
-  '    ec2:CreateSnapshot{ VolumeId = "vol-1", TagSpecifications = { { ResourceType = "snapshot" } } }\n' ..
-  '    ec2:CreateTags{ Resources = { "vol-1" }, Tags = { { Key = "k", Value = "v" } } }'))
-ok(d and invalid(d) == nil and not by_sid.TagsGivenWhenCreating, "a runbook that calls CreateTags itself gets no extra statement")
-
-d, by_sid, _, text = statements(runbook({ "lambda:UpdateFunctionConfiguration", "ecs:RunTask" }, "",
-  '    lam:UpdateFunctionConfiguration{ FunctionName = "f", Role = "arn:aws:iam::1:role/r" }\n' ..
-  '    ecs:RunTask{ taskDefinition = "td:1" }'))
-ok(d and invalid(d) == nil and has(by_sid.PassesARoleToTheService, "iam:PassRole"),
-  "an operation that passes a role also grants iam:PassRole", text)
-d, by_sid = statements(runbook({ "lambda:UpdateFunctionConfiguration" }, "",
-  '    lam:UpdateFunctionConfiguration{ FunctionName = "f", Timeout = 1 }'))
-ok(d and not by_sid.PassesARoleToTheService, "UpdateFunctionConfiguration without a Role passes none")
-
-d, by_sid, _, text = statements(runbook({ "ec2:CopySnapshot", "rds:CopyDBSnapshot" }, "",
-  '    ec2:CopySnapshot{ SourceRegion = "eu-west-1", SourceSnapshotId = "snap-1" }\n' ..
-  '    rds:CopyDBSnapshot{ SourceDBSnapshotIdentifier = "a", TargetDBSnapshotIdentifier = "b" }'))
-st = by_sid.EncryptedSnapshotCopyUsesKms
-ok(d and invalid(d) == nil and has(st, "kms:CreateGrant") and has(st, "kms:Decrypt") and has(st, "kms:DescribeKey"),
-  "snapshot copies (maybe encrypted) also grant kms:CreateGrant and kms:Decrypt", text)
+do
+  local SECRET_PARAM = 'secret_arn = { required = true, pattern = "^arn:aws[%w-]*:secretsmanager:", help = "secret" }'
+  local EXECUTE = '    rd:ExecuteStatement{ resourceArn = "arn:aws:rds:eu-west-1:1:cluster:c", ' ..
+    'secretArn = ctx.params.secret_arn, sql = "select 1" }'
+  local data_api = runbook({ "rds-data:ExecuteStatement" }, SECRET_PARAM, EXECUTE)
+  local r = statements(data_api)
+  local st = r.by_sid.DataApiReadsTheDatabaseSecret
+  ok(r.doc and invalid(r.doc) == nil and has(st, "secretsmanager:GetSecretValue") and st.Resource == "*" and #st.Action == 1,
+    "rds-data:ExecuteStatement with a secretArn also grants secretsmanager:GetSecretValue, Sid saying why", r.text)
+  ok(not r.own["secretsmanager:GetSecretValue"]
+    and same_set(r.own, { ["rds-data:ExecuteStatement"] = true, ["sts:GetCallerIdentity"] = true }),
+    "the runbook's own statements stay exactly its calls", keys(r.own))
+  local arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:db-admin-AbCdEf"
+  r = statements(data_api, { resources = true, args = { "--secret-arn", arn } })
+  st = r.by_sid.DataApiReadsTheDatabaseSecret
+  ok(r.doc and invalid(r.doc) == nil and st and st.Resource == arn,
+    "--resources narrows the Data API's secret to the --secret-arn given", r.text)
+  local own_secret = runbook({ "rds-data:ExecuteStatement", "secretsmanager:GetSecretValue" },
+    SECRET_PARAM .. ', other = { required = true, help = "another secret" }',
+    EXECUTE .. '\n    aws.client("secretsmanager"):GetSecretValue{ SecretId = ctx.params.other }')
+  r = statements(own_secret)
+  ok(r.doc and invalid(r.doc) == nil and not r.by_sid.DataApiReadsTheDatabaseSecret,
+    "an action the runbook already holds on * gets no second statement")
+  r = statements(own_secret, { resources = true, args = { "--secret-arn", arn, "--other", "app" },
+    region = "eu-west-1", account = "111122223333" })
+  local mine, dep = r.by_sid.SecretsmanagerSecret, r.by_sid.DataApiReadsTheDatabaseSecret
+  ok(r.doc and mine and mine.Resource:find(":secret:app*", 1, true) and dep and dep.Resource == arn,
+    "narrowed to another secret, the runbook's own grant does not cover the Data API's", r.text)
+end
+do
+  local tagged = runbook({ "ec2:CreateSnapshot", "ec2:CreateSecurityGroup" }, "",
+    '    ec2:CreateSnapshot{ VolumeId = "vol-1", TagSpecifications = { { ResourceType = "snapshot",\n' ..
+    '      Tags = { { Key = "k", Value = "v" } } } } }\n' ..
+    '    ec2:CreateSecurityGroup{ GroupName = "g", Description = "d",\n' ..
+    '      TagSpecifications = { { ResourceType = "security-group" } } }')
+  local r = statements(tagged)
+  ok(r.doc and invalid(r.doc) == nil and has(r.by_sid.TagsGivenWhenCreating, "ec2:CreateTags") and not r.own["ec2:CreateTags"],
+    "CreateSnapshot/CreateSecurityGroup with TagSpecifications also grant ec2:CreateTags", r.text)
+  r = statements(runbook({ "ec2:CreateSnapshot" }, "", '    ec2:CreateSnapshot{ VolumeId = "vol-1" }'))
+  ok(r.doc and not r.by_sid.TagsGivenWhenCreating, "CreateSnapshot without TagSpecifications needs no ec2:CreateTags")
+  r = statements(runbook({ "ec2:CreateSnapshot" }, "", '    local p = { VolumeId = "vol-1" }\n    ec2:CreateSnapshot(p)'))
+  ok(r.doc and has(r.by_sid.TagsGivenWhenCreating, "ec2:CreateTags"),
+    "params check cannot read might carry TagSpecifications: ec2:CreateTags is granted")
+  r = statements(runbook({ "ec2:CreateSnapshot", "ec2:CreateTags" }, "",
+    '    ec2:CreateSnapshot{ VolumeId = "vol-1", TagSpecifications = { { ResourceType = "snapshot" } } }\n' ..
+    '    ec2:CreateTags{ Resources = { "vol-1" }, Tags = { { Key = "k", Value = "v" } } }'))
+  ok(r.doc and invalid(r.doc) == nil and not r.by_sid.TagsGivenWhenCreating,
+    "a runbook that calls CreateTags itself gets no extra statement")
+end
+do
+  local r = statements(runbook({ "lambda:UpdateFunctionConfiguration", "ecs:RunTask" }, "",
+    '    lam:UpdateFunctionConfiguration{ FunctionName = "f", Role = "arn:aws:iam::1:role/r" }\n' ..
+    '    ecs:RunTask{ taskDefinition = "td:1" }'))
+  ok(r.doc and invalid(r.doc) == nil and has(r.by_sid.PassesARoleToTheService, "iam:PassRole"),
+    "an operation that passes a role also grants iam:PassRole", r.text)
+  r = statements(runbook({ "lambda:UpdateFunctionConfiguration" }, "",
+    '    lam:UpdateFunctionConfiguration{ FunctionName = "f", Timeout = 1 }'))
+  ok(r.doc and not r.by_sid.PassesARoleToTheService, "UpdateFunctionConfiguration without a Role passes none")
+  r = statements(runbook({ "ec2:CopySnapshot", "rds:CopyDBSnapshot" }, "",
+    '    ec2:CopySnapshot{ SourceRegion = "eu-west-1", SourceSnapshotId = "snap-1" }\n' ..
+    '    rds:CopyDBSnapshot{ SourceDBSnapshotIdentifier = "a", TargetDBSnapshotIdentifier = "b" }'))
+  local st = r.by_sid.EncryptedSnapshotCopyUsesKms
+  ok(r.doc and invalid(r.doc) == nil and has(st, "kms:CreateGrant") and has(st, "kms:Decrypt") and has(st, "kms:DescribeKey"),
+    "snapshot copies (maybe encrypted) also grant kms:CreateGrant and kms:Decrypt", r.text)
+end
 
 -- The table itself: every key an operation of an embedded model, every member it names
 -- in that operation's input, every action valid and every Sid IAM-legal.
@@ -316,9 +323,9 @@ end
 -- The shipped runbooks that need dependent actions get them.
 code, out = run_policy("runbooks/rds.lua", read(root .. "/runbooks/rds.lua"), { load_module = module_loader,
   declaration = require("ir.testing").load_declaration("runbooks/rds.lua", T.disk) })
-d, by_sid = {}, {}
-for _, s in ipairs(code == 0 and json.decode(out).Statement or {}) do by_sid[s.Sid] = s end
-ok(has(by_sid.DataApiReadsTheDatabaseSecret, "secretsmanager:GetSecretValue") and has(by_sid.TagsGivenWhenCreating, "ec2:CreateTags"),
+local rds_sids = {}
+for _, s in ipairs(code == 0 and json.decode(out).Statement or {}) do rds_sids[s.Sid] = s end
+ok(has(rds_sids.DataApiReadsTheDatabaseSecret, "secretsmanager:GetSecretValue") and has(rds_sids.TagsGivenWhenCreating, "ec2:CreateTags"),
   "runbooks/rds.lua: the Data API's secret and the isolation group's tags are granted", out)
 
 -- Every shipped runbook: valid policy whose actions equal the calls it can make.

@@ -1,6 +1,12 @@
 """End to end: the real irhost binary runs runbooks/ecs.lua against tests/fakeaws (data
 world). The scenarios of issue 8 for the ECS runbook; assertions read the fake's state and
-calls, not the runbook's output."""
+calls, not the runbook's output.
+
+The data world's two awsvpc tasks (service api) run on Fargate: their ENIs are
+requester-managed, AWS (and the fake) refuse to change their groups, so the runbook cuts
+them with network ACL deny entries. The world has no awsvpc task whose ENI the account owns
+(EC2 launch type with ENI trunking); the "own ENI" scenarios derive one in memory from
+the world (task 2's ENI made not requester-managed) to prove the security-group way."""
 import json
 import os
 import sys
@@ -18,6 +24,8 @@ HOST, HOST_ENI = "i-0a1b2c3d4e5f60007", "eni-0a1b2c3d4e5f60009"
 VPC = "vpc-0a1b2c3d4e5f60001"
 SERVICE_ARN = "arn:aws:ecs:us-east-1:111122223333:service/prod-cluster/api"
 ORIGINAL_SG = "sg-0a1b2c3d4e5f60104"
+ACL = "acl-0a1b2c3d4e5f60001"               # the ACL of both task subnets
+IP1, IP2 = "10.0.1.80", "10.0.2.80"
 
 suite = e2e.Suite("ecs", "ecs.lua", world="data", irhost=e2e.binary("IRHOST"))
 TMP, fake, run = suite.tmp, suite.fake, suite.run
@@ -77,6 +85,38 @@ def assert_isolated(name, after, enis):
     return gid
 
 
+def denies(state, ip):
+    """The all-protocol deny entries for ip/32 in the tasks' ACL: [(dir, rule)], in before out."""
+    return sorted((("out" if e["Egress"] else "in"), e["RuleNumber"]) for e in ec2(state)["network_acls"][ACL]["Entries"]
+                  if e.get("CidrBlock") == ip + "/32" and e["RuleAction"] == "deny" and e["Protocol"] == "-1")
+
+
+def assert_nacl(name, after, eni, ip):
+    d = denies(after, ip)
+    tap.check(f"{name}: {ip} denied in and out by the subnet ACL, ahead of its allow rules",
+              [x[0] for x in d] == ["in", "out"] and all(r < 100 for _, r in d), d)
+    t = tags(ec2(after)["network_interfaces"][eni])
+    want = ",".join(f"{ACL}:{r}:{dd}" for dd, r in d)
+    tap.check(f"{name}: {eni} records its ACL entries in a tag", t.get("irhost:nacl-entries") == want, (want, t))
+    tap.check(f"{name}: {eni} keeps its groups (AWS refuses to change them)", groups(after, eni) == [ORIGINAL_SG],
+              groups(after, eni))
+
+
+def own_eni_world():
+    """The data world with task 2 on an ENI of the account's own (EC2 launch type, trunking)."""
+    with open(os.path.join(ROOT, "tests", "fakeaws", "worlds", "data.json")) as f:
+        world = json.load(f)
+    n = world["ec2"][REGION]["network_interfaces"][ENI2]
+    n["RequesterManaged"], n["RequesterId"] = False, None
+    world["ecs"][REGION]["tasks"][TASK_PREFIX + T2]["launchType"] = "EC2"
+    return world
+
+
+def per_task(rep):
+    iso = (steps(rep).get("Isolate task network interfaces") or {}).get("outputs") or {}
+    return {x["task"]: x for x in iso.get("isolation") or []}
+
+
 try:
     # --- every task of a service: evidence, protection, per-ENI isolation, evaluation
     before = fresh()
@@ -89,7 +129,13 @@ try:
               [st.get(n) for n in ("Identify tasks and save evidence", "Protect tasks from scale-in",
                                    "Isolate task network interfaces", "Evaluate malicious activity", "Stop the tasks")]
               == ["done", "done", "done", "done", "skipped"], st)
-    assert_isolated("service", after, [ENI1, ENI2])
+    for eni, ip in ((ENI1, IP1), (ENI2, IP2)):
+        assert_nacl("service", after, eni, ip)
+    tap.check("service: no ENI move attempted, no group created",
+              fake.calls(service="ec2", operation="ModifyNetworkInterfaceAttribute") == []
+              and group_named(after, "irhost-isolation") == [])
+    how = {t: x.get("how") for t, x in per_task(rep).items()}
+    tap.check("service: the report says how each task was isolated", how == {T1: "network ACL", T2: "network ACL"}, how)
     for tid in (T1, T2):
         t = task(after, tid)
         tap.check(f"service: task {tid[-2:]} protected from scale-in", (t.get("_protection") or {}).get("protectionEnabled") is True,
@@ -104,8 +150,12 @@ try:
     images = json.loads(evidence(out, "images.json") or "[]")
     tap.check("service: images saved with their digests",
               len(images) == 2 and all(i["digest"].startswith("sha256:") and i["image"].endswith("/api:latest") for i in images), images)
+    nev = json.loads(evidence(out, "nacl-entries.json") or "[]")
+    tap.check("service: nacl-entries.json names each task's ACL, address and rules",
+              sorted((x["task"], x["network_acl"], tuple(x["addresses"]), len(x["entries"])) for x in nev)
+              == [(T1, ACL, (IP1,), 2), (T2, ACL, (IP2,), 2)], nev)
     for f in ("cluster.json", "tasks.json", "task-definitions.json", "services.json", "network-interfaces.json",
-              "security-groups.json", "original-security-groups.json", "guardduty-findings.json"):
+              "security-groups.json", "nacl-entries.json", "guardduty-findings.json"):
         tap.check(f"service: evidence {f} saved", evidence(out, f) is not None)
     tap.check("service: SHA256SUMS matches the evidence", e2e.evidence_ok(out)[0])
     ev = steps(rep).get("Evaluate malicious activity", {})
@@ -115,19 +165,28 @@ try:
     tap.check("service: the verdict says malicious activity", "malicious activity reported: 2" in (ev.get("outputs") or {}).get("verdict", ""))
     md = open(os.path.join(out, "report.md")).read()
     tap.check("service: report lists the Fargate scan limitation", "no EBS volume" in md)
+    tap.check("service: the report states what the ACL entries leave open",
+              "stateless" in md and "other tasks in the same subnet keep their network" in md
+              and "can still reach the tasks" in md, md[-3000:])
+    rules1 = dict(denies(after, IP1))
+    tap.check("service: the report says how to remove the entries",
+              f"aws ec2 delete-network-acl-entry --network-acl-id {ACL} --rule-number {rules1['in']} --ingress" in md
+              and f"--rule-number {rules1['out']} --egress" in md)
     tap.check("service: no secret in any output", e2e.no_secret(p, out))
     first_change = min(c["seq"] for c in mutating_calls())
     last_read = max(c["seq"] for c in fake.calls(service="ecs", operation="DescribeTaskDefinition"))
     tap.check("service: evidence read before the first change", last_read < first_change)
 
     # --- rerun on the same state: idempotent (no new group, nothing moved again)
-    calls_before = len(fake.calls(service="ec2", operation="ModifyNetworkInterfaceAttribute"))
+    calls_before = len(fake.calls(service="ec2", operation="CreateNetworkAclEntry"))
+    entries_before = len(ec2(after)["network_acls"][ACL]["Entries"])
     p, rep = run(["--cluster", "prod-cluster", "--service", "api", "--ticket", "IR-E1"], os.path.join(TMP, "rerun"))
     again = fake.state()
     tap.check("rerun: exit 0", p.returncode == 0, p.stderr[-2000:])
     tap.check("rerun: no group created twice", len(ec2(again)["security_groups"]) == len(ec2(after)["security_groups"]))
-    tap.check("rerun: no ENI moved again",
-              len(fake.calls(service="ec2", operation="ModifyNetworkInterfaceAttribute")) == calls_before)
+    tap.check("rerun: no ACL entry added again",
+              len(fake.calls(service="ec2", operation="CreateNetworkAclEntry")) == calls_before
+              and len(ec2(again)["network_acls"][ACL]["Entries"]) == entries_before)
 
     # --- a bridge-mode task: AWS cannot isolate it per task; the gap is reported, then --isolate-host and --stop
     fresh()
@@ -151,7 +210,7 @@ try:
     tap.check("bridge --isolate-host: the container instance ENI isolated", gid and groups(after, HOST_ENI) == [gid], groups(after, HOST_ENI))
     tap.check("bridge --stop: the task stopped", task(after, WORKER)["desiredStatus"] == "STOPPED")
     tap.check("bridge --stop: the Fargate tasks of the service untouched",
-              task(after, T1)["desiredStatus"] == "RUNNING" and groups(after, ENI1) == [ORIGINAL_SG])
+              task(after, T1)["desiredStatus"] == "RUNNING" and groups(after, ENI1) == [ORIGINAL_SG] and denies(after, IP1) == [])
     stop_seq = [c["seq"] for c in fake.calls(service="ecs", operation="StopTask")]
     ev_seq = [c["seq"] for c in fake.calls(service="ecs", operation="DescribeTasks")]
     tap.check("bridge --stop: stopped only after its evidence was read", stop_seq and min(ev_seq) < stop_seq[0])
@@ -168,12 +227,30 @@ try:
     p, rep = run(["--cluster", "prod-cluster", "--task", T2, "--ticket", "IR-E3", "--isolate-service"], out)
     after = fake.state()
     tap.check("isolate-service: exit 0", p.returncode == 0, p.stderr[-2000:])
-    gid = assert_isolated("isolate-service", after, [ENI2])
+    assert_nacl("isolate-service", after, ENI2, IP2)
+    iso = group_named(after, "irhost-isolation")
+    gid = iso[0]["GroupId"] if iso else None
+    tap.check("isolate-service: an isolation group without rules made for the service", gid and rules_of(after, gid) == [], iso)
     svc = ecs(after)["services"][SERVICE_ARN]
     tap.check("isolate-service: the service launches tasks in the isolation group only",
               svc["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"] == [gid], svc["networkConfiguration"])
     tap.check("isolate-service: its original groups are kept in a tag", ecs_tags(svc).get("irhost:original-groups") == ORIGINAL_SG, svc.get("tags"))
-    tap.check("isolate-service: the other task's ENI untouched", groups(after, ENI1) == [ORIGINAL_SG])
+    tap.check("isolate-service: the other task untouched", groups(after, ENI1) == [ORIGINAL_SG] and denies(after, IP1) == [])
+
+    # --- a task on an ENI of its own next to a Fargate task: each isolated the way AWS allows
+    fake.reset(own_eni_world())
+    out = os.path.join(TMP, "own-eni")
+    p, rep = run(["--cluster", "prod-cluster", "--service", "api", "--ticket", "IR-E9"], out)
+    after = fake.state()
+    tap.check("own ENI: exit 0", p.returncode == 0, p.stderr[-2000:])
+    assert_isolated("own ENI", after, [ENI2])
+    assert_nacl("own ENI", after, ENI1, IP1)
+    tap.check("own ENI: no ACL entry for the task isolated by its group", denies(after, IP2) == [])
+    how = {t: x.get("how") for t, x in per_task(rep).items()}
+    tap.check("own ENI: the report says which way each task was isolated",
+              how == {T1: "network ACL", T2: "security group"}, how)
+    tap.check("own ENI: original-security-groups.json and nacl-entries.json saved",
+              ENI2 in (evidence(out, "original-security-groups.json") or "") and ENI1 in (evidence(out, "nacl-entries.json") or ""))
 
     # --- a service behind an ALB target group (IP targets): the task leaves it, its sibling stays
     with open(os.path.join(ROOT, "tests", "fakeaws", "worlds", "data.json")) as f:
@@ -206,19 +283,24 @@ try:
     tap.check("dry run: ecs and ec2 state unchanged", ecs(after) == ecs(before) and ec2(after) == ec2(before))
     tap.check("dry run: no mutating call reached AWS", mutating_calls() == [], mutating_calls()[:3])
     planned = {(c["service"], c["operation"]) for e in steps(rep).values() for c in e.get("planned") or []}
-    want = {("ecs", "UpdateTaskProtection"), ("ecs", "TagResource"), ("ec2", "CreateSecurityGroup"),
-            ("ec2", "ModifyNetworkInterfaceAttribute"), ("ec2", "CreateTags")}
+    want = {("ecs", "UpdateTaskProtection"), ("ecs", "TagResource"), ("ec2", "CreateNetworkAclEntry"), ("ec2", "CreateTags")}
     tap.check("dry run: the plan lists the mutating calls", want <= planned, sorted(want - planned))
+    tap.check("dry run: no group change planned for a requester-managed ENI",
+              not planned & {("ec2", "ModifyNetworkInterfaceAttribute"), ("ec2", "CreateSecurityGroup")}, sorted(planned))
+    acl_plan = sorted((c["params"].get("Egress"), c["params"].get("CidrBlock"), c["params"].get("RuleAction"))
+                      for e in steps(rep).values() for c in e.get("planned") or [] if c["operation"] == "CreateNetworkAclEntry")
+    tap.check("dry run: the planned ACL entries deny the finding's task address both ways",
+              acl_plan == [(False, IP2 + "/32", "deny"), (True, IP2 + "/32", "deny")], acl_plan)
     prot = [c for e in steps(rep).values() for c in e.get("planned") or [] if c["operation"] == "UpdateTaskProtection"]
     tap.check("dry run: the finding's task (and only it) is the target",
               prot and prot[0]["params"]["tasks"] == [TASK_PREFIX + T2], prot)
     tap.check("dry run: finding saved as evidence", "ReverseShell" in (evidence(out, "finding.json") or ""))
 
     # --- failure injected while isolating, then --resume
-    fresh()
+    fake.reset(own_eni_world())
     out = os.path.join(TMP, "resume")
-    fake.fault(service="ec2", operation="ModifyNetworkInterfaceAttribute", kind="error", status=400,
-               code="UnauthorizedOperation", count=-1)
+    for op in ("ModifyNetworkInterfaceAttribute", "CreateNetworkAclEntry"):
+        fake.fault(service="ec2", operation=op, kind="error", status=400, code="UnauthorizedOperation", count=-1)
     p, rep = run(["--cluster", "prod-cluster", "--service", "api", "--ticket", "IR-E5"], out)
     tap.check("resume: the failing run exits 1", p.returncode == 1, p.stderr[-2000:])
     st = status(rep)
@@ -226,6 +308,8 @@ try:
               st.get("Isolate task network interfaces") == "failed" and "Evaluate malicious activity" not in st, st)
     md = open(os.path.join(out, "report.md")).read()
     tap.check("resume: the report says the tasks are NOT isolated", "NOT isolated" in md and "UnauthorizedOperation" in md)
+    tap.check("resume: both ways' failures named", T1 in md and T2 in md and "network ACL entries failed" in md
+              and "refused to change the security groups" in md)
     fake.clear_faults()
     groups_before = len(ec2(fake.state())["security_groups"])
     protect_calls = len(fake.calls(service="ecs", operation="UpdateTaskProtection"))
@@ -239,7 +323,8 @@ try:
               st.get("Identify tasks and save evidence") == "done (resumed)" and st.get("Protect tasks from scale-in") == "done (resumed)"
               and len(fake.calls(service="ecs", operation="UpdateTaskProtection")) == protect_calls, st)
     tap.check("resume: no group created twice", len(ec2(after)["security_groups"]) == groups_before)
-    assert_isolated("resume", after, [ENI1, ENI2])
+    assert_isolated("resume", after, [ENI2])
+    assert_nacl("resume", after, ENI1, IP1)
 
     # --- throttling on half the calls: the same final state
     fresh()
@@ -248,7 +333,8 @@ try:
     fake.clear_faults()
     after = fake.state()
     tap.check("throttled: exit 0", p.returncode == 0, p.stderr[-2000:])
-    assert_isolated("throttled", after, [ENI1, ENI2])
+    for eni, ip in ((ENI1, IP1), (ENI2, IP2)):
+        assert_nacl("throttled", after, eni, ip)
     tap.check("throttled: both tasks protected",
               all((task(after, t).get("_protection") or {}).get("protectionEnabled") is True for t in (T1, T2)))
     tap.check("throttled: the throttled calls were retried", any(c.get("fault") for c in fake.calls()))

@@ -4,15 +4,19 @@
 # names both; a name saved twice in one attempt, or a bad name, fails with the broker's reason.
 source "$IRHOST_ROOT/tests/host/env.sh"
 EV="$FIX/evidence_resume.lua"
+# gate NAME fail|pass: a --gate file for the fixture (the params stay the same across a resume).
+gate() { echo "$2" >"$tmp/gate-$1"; echo "$tmp/gate-$1"; }
 
 # json_check DIR PYTHON-CODE: runs the code with r = DIR/report.json.
 json_check() { "$PYTHON" -c "import json, sys; r = json.load(open('$1/report.json')); $2"; }
 
 d="$tmp/run"
-run first "$EV" --fail --out "$d"
+g=$(gate run fail)
+run first "$EV" --gate "$g" --out "$d"
 check "the first attempt fails after saving evidence (exit 1)" test "$rc" -eq 1
 check "its evidence is there" bash -c "[ \"\$(cat '$d/evidence/a.txt')\" = 'attempt that failed' ] && test -s '$d/evidence/logs/b.json'"
 
+gate run pass >/dev/null
 run resume "$EV" --resume "$d"
 check "--resume reruns the failed step and succeeds (exit 0)" test "$rc" -eq 0
 check "no evidence refusal on resume" bash -c "! grep -q 'already exists' '$tmp/resume.err'"
@@ -41,9 +45,11 @@ check "report.md names both files" \
 
 # A second failed resume and a third: each attempt keeps its own copy.
 d2="$tmp/run2"
-run f2 "$EV" --fail --out "$d2"
-run r2 "$EV" --fail --resume "$d2"
+g2=$(gate run2 fail)
+run f2 "$EV" --gate "$g2" --out "$d2"
+run r2 "$EV" --gate "$g2" --resume "$d2"
 check "a resumed attempt that fails again: exit 1, no refusal" bash -c "[ $rc -eq 1 ] && ! grep -q 'already exists' '$tmp/r2.err'"
+gate run2 pass >/dev/null
 run r3 "$EV" --resume "$d2"
 check "the next resume succeeds" test "$rc" -eq 0
 check "three attempts, three copies of a.txt, all different files" \
@@ -53,8 +59,8 @@ check "three attempts, three copies of a.txt, all different files" \
 run twice "$EV" --twice --out "$tmp/run3"
 check "a name saved twice in one run fails the step (exit 1)" test "$rc" -eq 1
 check "the error says the file exists and is never overwritten" has twice err "evidence/a.txt already exists (evidence is never overwritten)"
-run f4 "$EV" --fail --out "$tmp/run4"
-run twice_resumed "$EV" --twice --resume "$tmp/run4"
+run f4 "$EV" --twice --gate "$(gate run4 fail)" --out "$tmp/run4"
+run twice_resumed "$EV" --resume "$tmp/run4"
 check "on resume too, the second save in the same attempt fails" \
   bash -c "[ $rc -eq 1 ] && grep -qF 'already exists (evidence is never overwritten)' '$tmp/twice_resumed.err'"
 run bad "$EV" --bad --out "$tmp/run5"

@@ -42,3 +42,25 @@ kill -INT "$bpid"
 wait "$bpid"; rc=$?
 check "SIGINT to the broker: exit 130 and a report saying interrupted" bash -c "[ $rc -eq 130 ] && grep -q '\"status\":\"interrupted\"' '$tmp/interrupt/report.json'"
 check "SIGINT: no runner left behind" bash -c "! kill -0 $rpid 2>/dev/null"
+
+# SIGTERM or SIGHUP to the whole process group (timeout(1), a cancelled CI job, a closed
+# terminal) reaches the runner too: the run was interrupted (exit 130), not crashed, and
+# the message names the signal, not Ctrl-C.
+for sig in TERM HUP; do
+  setsid "$IRHOST" "$FIX/loop_step.lua" --out "$tmp/group-$sig" --timeout 60 >"$tmp/group-$sig.out" 2>"$tmp/group-$sig.err" </dev/null &
+  bpid=$!
+  for _ in $(seq 1 200); do [ -n "$(tr -d ' ' <"/proc/$bpid/task/$bpid/children" 2>/dev/null)" ] && break; sleep 0.05; done
+  sleep 1
+  kill -"$sig" -- -"$bpid"
+  wait "$bpid"; rc=$?
+  check "SIG$sig to the process group: exit 130" test "$rc" -eq 130
+  check "SIG$sig to the process group: report says interrupted, not crashed" "$PYTHON" -c "
+import json
+r = json.load(open('$tmp/group-$sig/report.json'))
+assert r['exit'] == 130 and r['runner']['status'] == 'interrupted', r['runner']"
+  check "SIG$sig: the message names SIG$sig and not Ctrl-C" \
+    bash -c "grep -q 'SIG$sig' '$tmp/group-$sig.err' && ! grep -q 'Ctrl-C' '$tmp/group-$sig.err' && ! grep -q crashed '$tmp/group-$sig.err'"
+done
+timeout 2 "$IRHOST" "$FIX/loop_step.lua" --out "$tmp/timeout1" --timeout 60 >"$tmp/timeout1.out" 2>"$tmp/timeout1.err" </dev/null
+check "timeout(1): the report says interrupted by SIGTERM" \
+  bash -c "grep -q '\"status\":\"interrupted\"' '$tmp/timeout1/report.json' && grep -q 'SIGTERM' '$tmp/timeout1.err'"

@@ -25,6 +25,19 @@ T.case("conventional params", function()
   T.ok(specs.evidence_bucket ~= nil, "--evidence-bucket is added to every runbook")
 end)
 
+T.case("a param named like a host option is a declaration error", function()
+  for _, name in ipairs({ "region", "out", "yes", "profile", "json", "dry_run", "endpoint_url", "max_calls", "timeout", "account" }) do
+    local ok, err = params.declare({ [name] = { help = "x" } })
+    T.eq(ok, nil, name .. ": refused")
+    T.has(err or "", "params." .. name .. ": --" .. name:gsub("_", "-") .. " is a host option", name .. ": names the clash")
+  end
+  T.ok(params.declare({ region_name = { help = "x" }, output = {} }), "names that only start like one are fine")
+  local ok, err = require("ir.decl").validate({ name = "t", description = "d", permissions = {},
+    steps = { { name = "s", run = function() end } }, params = { region = {} } })
+  T.eq(ok, nil, "ir.runbook refuses it too")
+  T.has(err or "", "host option", "with the reason")
+end)
+
 T.case("values and defaults", function()
   local v = assert(parse({ "--instance", "i-0abc", "--ticket=IR-42" }))
   T.eq(v.instance, "i-0abc", "--name value")

@@ -118,6 +118,49 @@ T.case("numbers decoded as floats read as integers", function()
   T.has(md, "12 calls, 5 mutating", "call counts")
 end)
 
+T.case("what was NOT done leaves out steps skipped by design", function()
+  local s = { type = "run_start", runbook = "ec2-compromise", ticket = "IR-1", run_id = "r1",
+    steps = { "Capture", "Isolate", "Detach Elastic IPs", "Stop", "Release" }, will_run = { "Capture", "Isolate", "Stop" } }
+  local md = report.markdown(base({ s,
+    { type = "step_start", index = 1, name = "Capture" },
+    { type = "step_end", index = 1, name = "Capture", status = "done", duration_ms = 10 },
+    { type = "step_start", index = 2, name = "Isolate" },
+    { type = "step_end", index = 2, name = "Isolate", status = "failed", duration_ms = 10, error = "boom" },
+    { type = "run_end", status = "failed", exit = 1 } }, { exit = 1 }))
+  T.has(md, 'Step 4 "Stop" was not run', "a step that would have run")
+  T.ok(not md:find("Detach Elastic IPs\" was not run", 1, true), "a step skipped by design is not listed")
+  T.ok(not md:find("Release\" was not run", 1, true), "nor the release")
+end)
+
+T.case("a no at a confirmation prompt: the step was refused by the operator", function()
+  local s = { type = "run_start", runbook = "ec2-compromise", ticket = "IR-1", run_id = "r1",
+    steps = { "Capture", "Isolate", "Snapshot", "Release" }, will_run = { "Capture", "Isolate", "Snapshot" } }
+  local md = report.markdown(base({ s,
+    { type = "step_start", index = 1, name = "Capture" },
+    { type = "step_end", index = 1, name = "Capture", status = "done", duration_ms = 10 },
+    { type = "run_end", status = "refused", exit = 5, step = 2, reason = "stopped: step 2 \"Isolate\" was not confirmed" } }, { exit = 5 }))
+  T.has(md, 'Step 2 "Isolate" was refused by the operator', "the refused step")
+  T.has(md, 'Step 3 "Snapshot" was not run', "the steps after it")
+  T.ok(not md:find('"Release" was not run', 1, true), "not the step skipped by design")
+end)
+
+T.case("a step stopped at the wall-clock limit shows its elapsed time", function()
+  local s = { type = "run_start", runbook = "x", run_id = "r1", steps = { "Wait" }, t_ms = 1000000 }
+  local md = report.markdown(base({ s,
+    { type = "step_start", index = 1, name = "Wait", t_ms = 1003000 },
+    { type = "step_end", index = 1, name = "Wait", status = "failed", duration_ms = 0, error = "wall-clock limit of 60 s exceeded" },
+    { type = "runner_died", reason = "wall-clock limit of 60 s exceeded (raise it with --timeout SECONDS)" },
+  }, { exit = 3, runner = { status = "limit", reason = "wall-clock limit of 60 s exceeded" } }))
+  T.has(md, "about 57.0 s (stopped at the wall-clock limit)", "elapsed, not 0 ms")
+  T.ok(not md:find("| 0 ms |", 1, true), "no 0 ms")
+end)
+
+T.case("one call, one retry, one error: singular", function()
+  local md = report.markdown(base({ start, { type = "run_end", status = "succeeded", exit = 0 } },
+    { calls = { calls = 1, mutating = 0, planned = 0, retries = 1, errors = 1 } }))
+  T.has(md, "1 call, 0 mutating, 0 planned (dry run), 1 retry, 1 error;", "singular")
+end)
+
 T.case("a partial record never fails", function()
   local ok, md = pcall(report.markdown, {})
   T.ok(ok and type(md) == "string", "empty record", md)

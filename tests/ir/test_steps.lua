@@ -100,7 +100,9 @@ T.case("a failing step stops the run", function()
   T.eq(F.step_end(h, "two"), nil, "no step_end for a step not run")
   T.eq(F.events_of(h, "run_end")[1].status, "failed", "run failed")
   T.has(msg, "step 1 \"one\" failed", "message names the step")
-  T.eq(F.output_text(h, "stderr"), "", "not repeated on stderr: the progress line shows step_end.error")
+  local err_line = F.output_text(h, "stderr")
+  T.has(err_line, "step 1 \"one\" failed; after fixing the cause, continue with --resume", "stderr suggests --resume")
+  T.ok(not err_line:find("InvalidInstanceID", 1, true), "the error is not repeated: the progress line shows step_end.error")
 end)
 
 T.case("continue_on_error", function()
@@ -379,6 +381,71 @@ T.case("credentials failure exits 4", function()
     { ["sts:GetCallerIdentity"] = setmetatable({ code = "CredentialsError", message = "no credentials found" },
       getmetatable(F.aws(nil, {}).err("x"))) })
   T.eq(ir.main(book({ step("one") }), { host = h, aws = a }), 4, "exit 4")
+end)
+
+T.case("the first call fails on the credentials: exit 4 before any step, naming what to check", function()
+  local E = F.aws(nil, {}).err
+  for code, want in pairs({
+    SignatureDoesNotMatch = "AWS_SECRET_ACCESS_KEY", InvalidClientTokenId = "AWS_ACCESS_KEY_ID",
+    UnrecognizedClientException = "--profile", TransportError = "--endpoint-url",
+  }) do
+    trace = {}
+    local h, a = setup({ args = { "--instance", "i-1" } }, nil, { ["sts:GetCallerIdentity"] = E(code, "rejected") })
+    local d = book({ step("one") })
+    local rc, msg = ir.main(d, { host = h, aws = a })
+    T.eq(rc, 4, code .. ": exit 4")
+    T.eq(#trace, 0, code .. ": no step ran")
+    T.has(msg or "", want, code .. ": names " .. want)
+    T.ok(not (msg or ""):find("\n"), code .. ": one line")
+    T.has(F.output_text(h, "stderr"), want, code .. ": on stderr")
+  end
+  trace = {}
+  local h, a = setup({ args = { "--instance", "i-1" } }, nil, { ["sts:GetCallerIdentity"] = E("Throttling", "slow down") })
+  T.eq(ir.main(book({ step("one") }), { host = h, aws = a }), 0, "another error only warns: the steps run")
+end)
+
+T.case("a continue_on_error failure: later steps run, the run fails naming it", function()
+  trace = {}
+  local h, a = setup({ args = { "--instance", "i-1" }, run_dir = "/tmp/r1" })
+  local d = book({
+    step("isolate", function() error("1 of 2 ENI(s) NOT isolated: eni-2", 0) end, { continue_on_error = true }),
+    step("snapshot"), step("stop"),
+  })
+  local rc, msg = ir.main(d, { host = h, aws = a })
+  T.eq(rc, 1, "exit 1")
+  T.eq(table.concat(trace, ","), "isolate,snapshot,stop", "the later steps ran")
+  T.has(msg or "", "eni-2", "the message names what failed")
+  local err_line = F.output_text(h, "stderr")
+  T.has(err_line, "NOT isolated: eni-2", "stderr says which ENI")
+  T.has(err_line, "--resume /tmp/r1", "and how to continue")
+end)
+
+T.case("run_start lists the steps that will run; a refusal names its step", function()
+  trace = {}
+  local h, a = setup({ args = { "--instance", "i-1" }, yes = false, interactive = true }, { confirm = "no" })
+  local d = book({
+    step("look"),
+    step("optional", nil, { when = function() return false, "only with --x" end }),
+    step("stop", nil, { destructive = true }),
+    step("after"),
+  })
+  T.eq(ir.main(d, { host = h, aws = a }), 5, "exit 5")
+  local rs = F.events_of(h, "run_start")[1]
+  T.eq(table.concat(rs.will_run, ","), "look,stop,after", "will_run leaves out the step skipped by design")
+  T.eq(F.events_of(h, "run_end")[1].step, 3, "run_end.step: the refused step")
+end)
+
+T.case("error objects and a bad __tostring still get file:line", function()
+  trace = {}
+  local h, a = setup({ args = { "--instance", "i-1" } })
+  local d = book({ step("one", function() error({ code = "X" }) end, { continue_on_error = true }),
+    step("two", function() error(setmetatable({}, { __tostring = function() error("boom") end })) end, { continue_on_error = true }),
+    step("three", function() error(setmetatable({ message = "m" }, { __tostring = function() return {} end })) end) })
+  T.eq(ir.main(d, { host = h, aws = a }), 1, "exit 1")
+  T.like(F.step_end(h, "one").error, "test_steps%.lua:%d+: X", "error{code=...} located")
+  T.eq(F.step_end(h, "one").error_code, "X", "its code kept")
+  T.like(F.step_end(h, "two").error, "test_steps%.lua:%d+: .*__tostring failed", "a raising __tostring located")
+  T.like(F.step_end(h, "three").error, "test_steps%.lua:%d+: m", "a non-string __tostring falls back to message")
 end)
 
 return T.done()

@@ -81,7 +81,12 @@ try:
     gd = evidence(out, "guardduty-findings.json") or []
     tap.check("public: the bucket's GuardDuty findings saved", {f["Id"] for f in gd} >=
               {"b7e1c2d3a4f5061728394a5b6c7d8e01", "a1b2c3d4e5f60718293a4b5c6d7e8f06"}, [f.get("Id") for f in gd])
-    urls = (steps(rep).get("Hand out presigned URLs") or {}).get("outputs", {}).get("evidence_urls") or []
+    # The URL carries the session token: the broker hands it off in handoff.txt, never the report.
+    hpath = os.path.join(out, "handoff.txt")
+    urls = [{"url": x} for x in (open(hpath).read().splitlines() if os.path.exists(hpath) else []) if x.startswith("http")]
+    notes = " ".join((steps(rep).get("Hand out presigned URLs") or {}).get("notes") or [])
+    tap.check("public: the report says the URL was handed off, without it",
+              "was handed off in handoff.txt" in notes and not any(u["url"] in json.dumps(rep) for u in urls), notes)
     got = None
     if urls:
         try:

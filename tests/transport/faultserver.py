@@ -2,13 +2,15 @@
 botocore, records what arrived (and on which TCP connection), and answers from a script
 of faults: throttling, 5xx, connection resets, slow or stalled responses, truncated and
 malformed bodies. 127.0.0.1 only. Run with Debian's /usr/bin/python3 (botocore)."""
+import json
 import socket
 import ssl
 import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
+from xml.sax.saxutils import escape
 
 from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -86,7 +88,9 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         status, rbody, rheaders = self.default_answer(headers, body, rid)
-        if kind == 'throttle':
+        if kind == 'echo':
+            status, rbody, rheaders = self.echo(headers, body, rid, act.get('echo_status', 400))
+        elif kind == 'throttle':
             status, rbody, rheaders = 400, THROTTLE, {'Content-Type': 'text/xml'}
         elif 'status' in act:
             status = act['status']
@@ -103,6 +107,29 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != 'HEAD':
             self.wfile.write(rbody)
+
+    def echo(self, headers, body, rid, status):
+        """What a careless service does with bad input: quotes every value back, decoded and
+        re-encoded for the response (JSON with escaped slashes, XML with &#39;), plus the raw
+        request body and a header."""
+        text = body.decode('utf-8', 'replace')
+        if headers.get('x-amz-target'):
+            doc = json.loads(text or '{}')
+            vals = [v for v in doc.values() if isinstance(v, str)]
+            msg = 'Invalid value: ' + ' '.join(vals)
+            out = json.dumps({'__type': 'InvalidParameterException', 'message': msg, 'raw': text}).replace('/', '\\/')
+            return status, out.encode(), {'Content-Type': 'application/x-amz-json-1.1',
+                                          'x-amzn-ErrorType': 'InvalidParameterException', 'x-echo': quote(msg)}
+        fields = parse_qsl(text)
+        vals = [v for k, v in fields if k not in ('Action', 'Version')]
+        msg = escape('Invalid value: ' + ' '.join(vals), {'"': '&quot;', "'": '&#39;'})
+        if dict(fields).get('Version') == '2016-11-15':
+            x = ('<Response><Errors><Error><Code>InvalidParameterValue</Code><Message>%s</Message></Error></Errors>'
+                 '<RequestID>%s</RequestID><Raw>%s</Raw></Response>') % (msg, rid, escape(text))
+        else:
+            x = ('<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>%s</Message>'
+                 '<Raw>%s</Raw></Error><RequestId>%s</RequestId></ErrorResponse>') % (msg, escape(text), rid)
+        return status, x.encode(), {'Content-Type': 'text/xml', 'x-echo': text}
 
     def default_answer(self, headers, body, rid):
         target = headers.get('x-amz-target')

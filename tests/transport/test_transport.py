@@ -516,25 +516,197 @@ def assume_role_handle_signs_with_the_role():
     FORBIDDEN.extend([srv.role[1], srv.role[2]])
 
 
+class Session:
+    """One driver process, command by command (a later command needs an earlier reply)."""
+
+    def __init__(self, env=None, options=None, perms=None):
+        self.audit = os.path.join(TMP, 'audit-s%d.jsonl' % len(OUTPUTS))
+        self.lines = []
+        self.p = subprocess.Popen([DRIVER, '--script'], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, env=env or base_env())
+        o = {'endpoint_url': srv.url, 'region': 'us-east-1'}
+        o.update(options or {})
+        self.send({'op': 'new', 'audit': self.audit, 'options': o})
+        self.send(declare(perms or ALL))
+
+    def send(self, c):
+        self.p.stdin.write((json.dumps(c) + '\n').encode())
+        self.p.stdin.flush()
+        if c['op'] in ('new', 'declare', 'request', 'wait'):
+            line = self.p.stdout.readline().decode()
+            self.lines.append(line)
+            return json.loads(line)
+        return None
+
+    def call(self, c):
+        self.send(c)
+        return self.send(wait(1))['kv']
+
+    def request(self, type_, req):
+        return self.send({'op': 'request', 'type': type_, 'req': req})['kv']
+
+    def close(self, keep=True):
+        self.p.stdin.close()
+        err = self.p.stderr.read().decode()
+        self.p.wait(timeout=60)
+        self.atext = open(self.audit).read() if os.path.exists(self.audit) else ''
+        if keep:
+            OUTPUTS.append((''.join(self.lines), err, self.atext))
+        return err
+
+
+def quote_all(v):
+    from urllib.parse import quote
+    return quote(v, safe='')
+
+
+# A generated password made of every character some wire encoding changes.
+NASTY = {'length': '32', 'charset': 'aZ9&<>"\'%+/='}
+
+
 @tap.case
-def presign_and_sign():
-    # Long-term keys here: with temporary credentials a signature or presigned URL must carry
-    # the session token (that is how SigV4 works), so aws.sign/aws.presign expose it.
+def client_endpoint_must_be_configured():
+    other = FaultServer({AKID: SECRET})
+    try:
+        srv.reset()
+        call = ec2('DescribeInstances', 1)
+        call['req']['endpoint'] = other.url + '/'
+        ok = ec2('DescribeInstances', 2)
+        ok['req']['endpoint'] = srv.url + '/'
+        recs, audits, _ = run([new(srv.url), declare(ALL), call, ok, wait(2)])
+        r = results(recs)
+        assert r[1]['error'] == 'protocol' and 'a runbook cannot choose where requests go' in r[1]['message'], r[1]
+        assert '--endpoint-url' in r[1]['message'], r[1]
+        assert r[2]['status'] == '200', 'the --endpoint-url value itself is accepted: %s' % r[2]
+        assert not other.requests and len(srv.requests) == 1, 'nothing signed reaches the runbook\'s endpoint'
+        # AWS_ENDPOINT_URL_<SERVICE> and AWS_ENDPOINT_URL are user configuration too.
+        srv.reset()
+        c1 = ec2('DescribeInstances', 3)
+        c1['req']['endpoint'] = srv.url
+        c2 = ec2('DescribeInstances', 4)
+        c2['req']['endpoint'] = other.url
+        recs, _, _ = run([new(''), declare(ALL), c1, c2, wait(2)],
+                         env=base_env(AWS_ENDPOINT_URL_EC2=srv.url + '/', AWS_ENDPOINT_URL=None))
+        r = results(recs)
+        assert r[3]['status'] == '200' and r[4]['error'] == 'protocol', r
+        assert not other.requests, other.requests
+    finally:
+        other.stop()
+
+
+@tap.case
+def handles_go_only_into_sensitive_members():
     srv.reset()
-    env = base_env(AWS_SESSION_TOKEN=None)
-    recs, audits, _ = run(env=env, cmds=[new(srv.url), declare(['s3:GetObject', 'ec2:Describe*']),
-                           {'op': 'request', 'type': 'presign', 'req': {'method': 'GET', 'bucket': 'evidence',
-                            'key': 'IR-42/disk image.raw', 'expires': '600', 'region': 'us-east-1'}},
-                           {'op': 'request', 'type': 'presign', 'req': {'method': 'PUT', 'bucket': 'evidence',
-                            'key': 'x', 'expires': '600'}},
-                           {'op': 'request', 'type': 'sign', 'req': ec2('DescribeInstances', 1)['req']}])
-    r = one(recs, 'reply')
-    url = r[0]['kv']['url']
-    assert 'X-Amz-Expires=600' in url and 'X-Amz-Signature=' in url and 'disk%20image.raw' in url, url
-    assert r[1]['kv'].get('error') and 's3:PutObject' in r[1]['kv']['error'], r[1]
-    s = r[2]['kv']
-    assert s.get('h:authorization', '').startswith('AWS4-HMAC-SHA256') and s.get('url', '').startswith(srv.url), s
+    s = Session()
+    h = s.request('secret_gen', NASTY)['handle']
+    tags = {'Resources': ['i-0a1'], 'Tags': [{'Key': 'leak', 'Value': h}]}
+    body = 'Action=CreateTags&Version=2016-11-15&ResourceId.1=i-0a1&Tag.1.Key=leak&Tag.1.Value=' + h
+    r1 = s.call({'op': 'call', 'id': 1, 'req': dict(ec2('CreateTags', 1)['req'], body=body, params=json.dumps(tags))})
+    r2 = s.call({'op': 'call', 'id': 2, 'req': dict(ec2('DescribeInstances', 2)['req'],
+                 body='Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-0' + h,
+                 params=json.dumps({'InstanceIds': ['i-0' + h]}))})
+    # A runner that lies: its params put the handle in Password, its body in UserName.
+    r3 = s.call(query('iam', '2010-05-08', 'CreateLoginProfile', 3, [('UserName', h), ('Password', 'x')],
+                      params={'UserName': 'bob', 'Password': h}))
+    # ... or keeps the handle out of its params altogether.
+    r4 = s.call(query('iam', '2010-05-08', 'CreateLoginProfile', 4, [('UserName', h), ('Password', 'x')],
+                      params={'UserName': 'bob', 'Password': 'x'}))
+    r5 = s.call(smgr('DescribeSecret', 5, {'SecretId': h}))
+    s.close()
+    assert r1['error'] == 'protocol' and 'Tags[1].Value' in r1['message'] and 'sensitive' in r1['message'], r1
+    assert r2['error'] == 'protocol' and 'InstanceIds[1]' in r2['message'], r2
+    assert r3['status'] == '200', r3
+    assert r4['error'] == 'protocol' and 'params' in r4['message'], r4
+    assert r5['error'] == 'protocol' and 'SecretId' in r5['message'], r5
+    sent = srv.requests
+    from urllib.parse import parse_qs
+    assert len(sent) == 1, [x['body'] for x in sent]
+    form = parse_qs(sent[0]['body'].decode())
+    assert form['UserName'] == ['bob'] and len(form['Password'][0]) == 32, 'the broker serialized from params'
+    assert all(x['sig_ok'] for x in sent), [x['sig_why'] for x in sent]
+    FORBIDDEN.append(form['Password'][0])
+
+
+@tap.case
+def echoed_values_go_back_to_their_handles():
+    srv.reset([{'kind': 'echo'}, {'kind': 'echo'}, {'kind': 'echo', 'echo_status': 200}])
+    s = Session()
+    h = s.request('secret_gen', NASTY)['handle']
+    r1 = s.call(query('iam', '2010-05-08', 'CreateLoginProfile', 1, [('UserName', 'bob'), ('Password', h)],
+                      params={'UserName': 'bob', 'Password': h}))
+    r2 = s.call(smgr('CreateSecret', 2, {'Name': 'db', 'SecretString': h}))
+    r3 = s.call(query('iam', '2010-05-08', 'UpdateLoginProfile', 3, [('UserName', 'bob'), ('Password', h)],
+                      params={'UserName': 'bob', 'Password': h}))
+    err = s.close()
+    from urllib.parse import parse_qs
+    password = parse_qs(srv.requests[0]['body'].decode())['Password'][0]
+    FORBIDDEN.append(password)
+    assert len(password) == 32 and any(c in password for c in '&<>"\'%+/='), password
+    assert json.loads(srv.requests[1]['body'])['SecretString'] == password
+    for r in (r1, r2, r3):
+        text = json.dumps(r)
+        assert password not in text and h in r['body'], r
+        assert h in r.get('h:x-echo', ''), r
+    assert '&#39;' not in r1['body'] or password not in r1['body']
+    audits = [json.loads(x) for x in s.atext.splitlines()]
+    msgs = [a.get('error_message') or '' for a in audits]
+    assert sum(h in m for m in msgs) >= 2, msgs
+    for form in (password, quote_all(password), password.replace('/', '\\/')):
+        assert form not in s.atext and form not in err and form not in ''.join(s.lines), form
+
+
+@tap.case
+def presign_returns_a_handle_and_handoff_delivers_it():
+    srv.reset()
+    s = Session(perms=['s3:GetObject', 'ec2:Describe*'])
+    p1 = s.request('presign', {'method': 'GET', 'bucket': 'evidence', 'key': 'IR-42/disk image.raw', 'expires': '600',
+                               'region': 'us-east-1'})
+    p2 = s.request('presign', {'method': 'PUT', 'bucket': 'evidence', 'key': 'x', 'expires': '600'})
+    g = s.request('secret_gen', {'length': '16'})['handle']
+    h1 = s.request('handoff', {'handle': p1['handle'], 'label': 'disk image\nfor the lab'})
+    h2 = s.request('handoff', {'handle': g, 'label': 'x'})
+    sg = s.request('sign', ec2('DescribeInstances', 1)['req'])
+    err = s.close(keep=False)
+    out = ''.join(s.lines)
+    handoff = os.path.join(TMP, 'handoff.txt')
+    text = open(handoff).read()
+    mode = os.stat(handoff).st_mode & 0o777
+    os.unlink(handoff)                  # it holds the session token: that is its job
+    assert p1['handle'].startswith('irhost-secret-') and 'url' not in p1 and p1['expires'].endswith('Z'), p1
+    assert p1['what'] == 'GET s3://evidence/IR-42/disk image.raw', p1
+    assert p2.get('error') and 's3:PutObject' in p2['error'], p2
+    assert h1['path'] == 'handoff.txt' and h1['expires'] == p1['expires'] and '\n' not in h1['label'], h1
+    assert h2.get('error') and 'aws.presign' in h2['error'], h2
+    assert mode == 0o600, oct(mode)
+    assert 'X-Amz-Expires=600' in text and 'disk%20image.raw' in text and 'X-Amz-Security-Token=' in text, text
+    url = [x for x in text.splitlines() if x.startswith('http')][0]
+    assert url in err, 'the URL is shown on stderr'
+    # The session token reaches neither the runner nor the audit log.
+    from urllib.parse import quote
+    for t in (TOKEN, quote(TOKEN, safe='')):
+        assert t not in out and t not in s.atext, 'token leaked to the runner or the audit log'
+    assert url not in out and url not in s.atext
+    assert sg['h:authorization'].startswith('irhost-secret-') and sg['h:x-amz-security-token'].startswith('irhost-secret-'), sg
+    assert sg.get('url', '').startswith(srv.url) and sg.get('h:x-amz-date'), sg
     assert not srv.requests, 'sign and presign send nothing'
+
+
+@tap.case
+def sign_applies_the_allow_list_and_the_dry_run_gate():
+    srv.reset()
+    stop = query('ec2', '2016-11-15', 'StopInstances', 1, [('InstanceId.1', 'i-0a1')], params={'InstanceIds': ['i-0a1']})
+    term = query('ec2', '2016-11-15', 'TerminateInstances', 2, [('InstanceId.1', 'i-0a1')], params={'InstanceIds': ['i-0a1']})
+    recs, audits, _ = run([new(srv.url, dry_run=1), declare(['ec2:StopInstances', 'ec2:DescribeInstances']),
+                           {'op': 'request', 'type': 'sign', 'req': stop['req']},
+                           {'op': 'request', 'type': 'sign', 'req': term['req']},
+                           {'op': 'request', 'type': 'sign', 'req': ec2('DescribeInstances', 3)['req']}])
+    r = one(recs, 'reply')
+    assert 'dry run' in r[0]['kv'].get('error', '') and 'h:authorization' not in r[0]['kv'], r[0]
+    assert 'ec2:TerminateInstances' in r[1]['kv'].get('error', ''), r[1]
+    assert r[2]['kv']['h:authorization'].startswith('irhost-secret-'), r[2]
+    assert [a['outcome'] for a in audits] == ['dryrun', 'denied', 'signed'], audits
+    assert audits[0]['dry_run'] is True, audits[0]
+    assert not srv.requests
 
 
 @tap.case

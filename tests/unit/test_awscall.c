@@ -167,7 +167,8 @@ static int script(void)
         } else if (strcmp(op, "request") == 0) {
             const char *type = opt_string(L, cmd, "type");
             uint8_t t = !type ? 0 : !strcmp(type, "sign") ? IRH_MSG_SIGN : !strcmp(type, "presign") ? IRH_MSG_PRESIGN
-                      : !strcmp(type, "secret_gen") ? IRH_MSG_SECRET_GEN : !strcmp(type, "assume_role") ? IRH_MSG_ASSUME_ROLE : 0;
+                      : !strcmp(type, "secret_gen") ? IRH_MSG_SECRET_GEN : !strcmp(type, "assume_role") ? IRH_MSG_ASSUME_ROLE
+                      : !strcmp(type, "handoff") ? IRH_MSG_HANDOFF : 0;
             lua_getfield(L, cmd, "req");
             struct irh_kv *kv = table_kv(L, lua_gettop(L));
             struct irh_kv *r = irh_awscall_request(c, t, kv);

@@ -69,6 +69,36 @@ int main(void)
     CHECK(irh_secrets_has_handle(in, strlen(in)) && !irh_secrets_has_handle("irhost-secret-abc", 17),
           "has_handle finds whole handles only");
 
+    /* Unsubstitution: every encoding a service may echo a value in goes back to the handle. */
+    char hs[2][IRH_SECRET_HANDLE_LEN + 1];
+    snprintf(in, sizeof in, "a %s b %s c %s", h2, h, h);
+    CHECK(irh_secrets_handles_in(in, strlen(in), hs, 0, 2) == 2 && !strcmp(hs[0], h2) && !strcmp(hs[1], h),
+          "handles_in: distinct handles in order");
+    const char *echoes[] = {
+        "raw p&ss w\"rd<>%+/\\'\n= end",
+        "url p%26ss%20w%22rd%3C%3E%25%2B%2F%5C%27%0A%3D end",
+        "lower p%26ss%20w%22rd%3c%3e%25%2b%2f%5c%27%0a%3d end",
+        "form p%26ss+w%22rd%3C%3E%25%2B%2F%5C%27%0A%3D end",
+        "json p&ss w\\\"rd<>%+\\/\\\'\\n= end",
+        "xml p&amp;ss w&quot;rd&lt;&gt;%+/\\&apos;\n= end",
+        "xml2 p&amp;ss w&#34;rd&lt;>%+/\\&#39;&#x0A;= end",
+    };
+    for (size_t i = 0; i < sizeof echoes / sizeof echoes[0]; i++) {
+        char *o = NULL;
+        size_t ol = 0;
+        int rc = irh_secrets_unsubstitute(s, (const char (*)[IRH_SECRET_HANDLE_LEN + 1])hs + 1, 1, echoes[i],
+                                          strlen(echoes[i]), &o, &ol);
+        char want[200];
+        snprintf(want, sizeof want, "%.*s%s end", (int)strcspn(echoes[i], " ") + 1, echoes[i], h);
+        CHECK(rc == 0 && o && strcmp(o, want) == 0 && ol == strlen(want), "unsubstitute %.5s: [%s]", echoes[i], o ? o : "(none)");
+        if (o) { explicit_bzero(o, ol); free(o); }
+    }
+    char *o = NULL;
+    CHECK(irh_secrets_unsubstitute(s, (const char (*)[IRH_SECRET_HANDLE_LEN + 1])hs, 1, "x-x", 3, &o, NULL) == 0 && !o,
+          "values under 4 bytes are not searched for");
+    CHECK(irh_secrets_unsubstitute(s, (const char (*)[IRH_SECRET_HANDLE_LEN + 1])hs + 1, 1, "nothing", 7, &o, NULL) == 0 && !o,
+          "no echo: nothing copied");
+
     /* Generation. */
     CHECK(irh_secrets_generate(s, 32, "alnum", h, err, sizeof err) == 0, "generate alnum");
     v = irh_secrets_get(s, h, &len);

@@ -120,15 +120,18 @@ function M.region()
   return o and o.region
 end
 
--- A presigned S3 URL: {method="GET", bucket=, key=, expires=seconds, region=}.
+-- A presigned S3 URL: {method="GET", bucket=, key=, expires=seconds, region=}. The URL carries
+-- the session token, so the broker keeps it: this returns its handle (for ctx.handoff) and
+-- {expires = ISO time, what = "GET s3://bucket/key"}.
 function M.presign(t)
   if type(t) ~= "table" or not t.bucket or not t.key then error("aws.presign: expected {bucket=, key=, [method=, expires=, region=]}", 2) end
   local r = broker_request("presign", { method = t.method or "GET", bucket = t.bucket, key = t.key,
     expires = tostring(t.expires or 3600), region = t.region or "" })
-  return r.url
+  return r.handle, { expires = r.expires, what = r.what }
 end
 
--- Signs a request the runbook sends elsewhere: returns {url=, headers={...}}.
+-- Signs a request the runbook sends elsewhere: returns {url=, headers={...}}; authorization
+-- and x-amz-security-token are secret handles (the broker keeps the session token).
 function M.sign(t)
   if type(t) ~= "table" then error("aws.sign: expected a request table", 2) end
   local r = broker_request("sign", t)

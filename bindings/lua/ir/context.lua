@@ -69,6 +69,21 @@ function M.new(run, rec)
     if run.host.sleep_ms then run.host.sleep_ms(math.floor(seconds * 1000)) end
   end
 
+  -- Hands a presigned URL (a handle from aws.presign) to the user: the broker shows it on
+  -- stderr and writes it to handoff.txt in the run folder; the runbook never sees it.
+  function ctx.handoff(handle, label)
+    if type(handle) ~= "string" then error("ctx.handoff(handle, label): handle must be a handle from aws.presign", 2) end
+    if label ~= nil and type(label) ~= "string" then error("ctx.handoff(handle, label): label must be a string", 2) end
+    local reply = run.host.request("handoff", { handle = handle, label = label })
+    if type(reply) ~= "table" then error("ctx.handoff: no reply from the broker", 2) end
+    if reply.error then error("ctx.handoff: " .. tostring(reply.message or reply.error), 2) end
+    local text = string.format("a presigned URL for %s (expires %s) was handed off in %s",
+      tostring(reply.label or label or reply.what), tostring(reply.expires), tostring(reply.path or "handoff.txt"))
+    rec.notes[#rec.notes + 1] = text
+    run.log("info", text)
+    return { what = reply.what, expires = reply.expires, path = reply.path }
+  end
+
   function ctx.confirm(prompt)
     if type(prompt) ~= "string" then error("ctx.confirm(prompt): prompt must be a string", 2) end
     if run.yes or run.dry_run then return true end

@@ -8,11 +8,48 @@ local params = require("ir.params")
 local ir = {}
 
 local validated = setmetatable({}, { __mode = "k" })   -- declaration -> normalized form
+local refused = setmetatable({}, { __mode = "k" })     -- declaration -> "file:line: message"
 
--- Validates a declaration and returns it unchanged; raises naming the bad field.
+-- The runner's channel, when this is a runbook run (not check, test or a trusted script).
+local function running_host()
+  local ok, host = pcall(require, "irhost.host")
+  if not ok or type(host) ~= "table" or not host.options then return nil end
+  local opts = host.options()
+  local mode = type(opts) == "table" and opts.mode
+  if mode ~= "run" and mode ~= "help" and mode ~= "describe" then return nil end
+  return host, opts
+end
+
+-- Where in the runbook file the declaration error is: `return ir.runbook{...}` is a tail
+-- call, so no frame holds the line; the static checker finds the field in the source,
+-- which the broker hands out as the runbook's own module. "file: msg" when it cannot.
+local function locate_declaration_error(host, file, msg)
+  local name = file:match("([^/]+)%.lua$")
+  local reply = name and not name:find(".", 1, true) and host.request("require", { name = name, from = file })
+  if type(reply) == "table" and type(reply.source) == "string" then
+    local ok, diags = pcall(function() return require("ir.check").check_source(file, reply.source) end)
+    for _, d in ipairs(ok and diags or {}) do
+      if d.severity == "error" and d.line and (d.file == nil or d.file == file) then
+        return file .. ":" .. d.line .. ": runbook declaration: " .. msg
+      end
+    end
+  end
+  return file .. ": runbook declaration: " .. msg
+end
+
+-- Validates a declaration and returns it unchanged; raises naming the bad field. In a
+-- run, a bad declaration is a usage error (exit 2, file:line), so it is kept for ir.main
+-- instead of raised (a raise from the main chunk is exit 1).
 function ir.runbook(d)
   local n, err = decl.validate(d)
-  if not n then error("runbook declaration: " .. err, 2) end
+  if not n then
+    local host, opts = running_host()
+    if host and type(d) == "table" and opts.runbook_file then
+      refused[d] = locate_declaration_error(host, opts.runbook_file, err)
+      return d
+    end
+    error("runbook declaration: " .. err, 2)
+  end
   validated[d] = n
   return d
 end
@@ -98,6 +135,10 @@ function ir.main(d, env)
   env = env or {}
   local host = env.host or require("irhost.host")
   local n = validated[d]
+  if not n and refused[d] then
+    out(host, "stderr", "irhost: " .. refused[d] .. "\n  (irhost check FILE finds such errors before an incident)\n")
+    return 2, refused[d]
+  end
   if not n then
     local v, err = decl.validate(d)
     if not v then
@@ -160,9 +201,9 @@ function ir.main(d, env)
     local ok, m = pcall(require, "aws")
     aws = ok and m or nil
   end
-  local code, msg = require("ir.steps").run(n, { host = host, aws = aws, opts = opts, values = values, file = file })
-  -- A failed step is already on the progress line; refusals and credentials are not.
-  if msg and code ~= 0 and code ~= 1 then out(host, "stderr", "irhost: " .. msg .. "\n") end
+  local code, msg, line = require("ir.steps").run(n, { host = host, aws = aws, opts = opts, values = values, file = file })
+  line = line or msg
+  if line and code ~= 0 then out(host, "stderr", "irhost: " .. line .. "\n") end
   return code, msg
 end
 

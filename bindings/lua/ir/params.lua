@@ -22,11 +22,26 @@ local spec_fields = {
 -- The flag for a param key: evidence_bucket -> --evidence-bucket.
 function M.flag(name) return "--" .. name:gsub("_", "-") end
 
+-- The host's own options (docs/cli.md: run options, and `irhost policy`'s, which share the
+-- command line with runbook params). The host takes them first, so a param of that name
+-- could never be given: a declaration error, not a silently dead param.
+M.HOST_OPTIONS = {
+  "region", "profile", "endpoint-url", "out", "resume", "dry-run", "yes", "json", "quiet", "verbose",
+  "timeout", "memory-limit", "max-instructions", "max-calls", "max-mutating-calls", "rate", "help", "version",
+  "resources", "account", "partition",
+}
+local host_option = {}
+for _, o in ipairs(M.HOST_OPTIONS) do host_option[o] = true end
+
 -- Validates and normalizes one param spec; returns the spec or nil, message.
 local function check_spec(name, spec)
   local where = "params." .. name
   if type(name) ~= "string" or not name:match("^[%a][%w_]*$") then
     return nil, "params: key " .. tostring(name) .. " must be an identifier (letters, digits, _)"
+  end
+  if host_option[name:gsub("_", "-")] then
+    return nil, where .. ": " .. M.flag(name) .. " is a host option (irhost help), so the runbook would never " ..
+      "receive it; choose another name (e.g. " .. name .. "_name or target_" .. name .. ")"
   end
   if type(spec) ~= "table" then return nil, where .. " must be a table" end
   for k in pairs(spec) do

@@ -72,8 +72,12 @@ M.resource_arns = {
 -- Sid), when = request members any of which triggers it (nil: every call), arn = member
 -- naming the dependent resource as a full ARN (narrowed with --resources)}.
 local TAGS = { actions = { "ec2:CreateTags" }, sid = "TagsGivenWhenCreating", when = { "TagSpecifications" } }
-local DATA_API = { actions = { "secretsmanager:GetSecretValue" }, sid = "DataApiReadsTheDatabaseSecret", arn = "secretArn" }
-local function pass_role(members) return { actions = { "iam:PassRole" }, sid = "PassesARoleToTheService", when = members } end
+local DATA_API = { actions = { "secretsmanager:GetSecretValue" }, sid = "DataApiReadsTheDatabaseSecret",
+  arn = "secretArn" }
+local function pass_role(members)
+  return { actions = { "iam:PassRole" }, sid = "PassesARoleToTheService", when = members }
+end
+local KMS_COPY = "EncryptedSnapshotCopyUsesKms"
 M.dependent_actions = {
   ["rds-data:ExecuteStatement"] = { DATA_API },
   ["rds-data:BatchExecuteStatement"] = { DATA_API },
@@ -88,8 +92,8 @@ M.dependent_actions = {
   ["ec2:RunInstances"] = { TAGS, pass_role({ "IamInstanceProfile" }) },
   -- Whether the source snapshot is encrypted is unknown before the run: always grant.
   ["ec2:CopySnapshot"] = { TAGS, { actions = { "kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey",
-    "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo" }, sid = "EncryptedSnapshotCopyUsesKms" } },
-  ["rds:CopyDBSnapshot"] = { { actions = { "kms:CreateGrant", "kms:DescribeKey" }, sid = "EncryptedSnapshotCopyUsesKms" } },
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo" }, sid = KMS_COPY } },
+  ["rds:CopyDBSnapshot"] = { { actions = { "kms:CreateGrant", "kms:DescribeKey" }, sid = KMS_COPY } },
   ["ec2:AssociateIamInstanceProfile"] = { pass_role() },
   ["ec2:ReplaceIamInstanceProfileAssociation"] = { pass_role() },
   ["ecs:RegisterTaskDefinition"] = { pass_role({ "taskRoleArn", "executionRoleArn" }) },

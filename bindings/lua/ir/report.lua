@@ -56,10 +56,11 @@ local function collect(events)
       elseif t == "step_start" then
         local key = ev.index or ev.name
         if not r.steps[key] then r.order[#r.order + 1] = key end
-        r.steps[key] = { index = ev.index, name = ev.name, destructive = ev.destructive, open = true }
+        r.steps[key] = { index = ev.index, name = ev.name, destructive = ev.destructive, open = true, t_ms = ev.t_ms }
       elseif t == "step_end" then
         local key = ev.index or ev.name
-        if not r.steps[key] then r.order[#r.order + 1] = key end
+        if not r.steps[key] then r.order[#r.order + 1] = key
+        else ev.t_ms = ev.t_ms or r.steps[key].t_ms end
         ev.open = false
         r.steps[key] = ev
       elseif t == "followup" then r.followups[#r.followups + 1] = ev.text
@@ -136,6 +137,19 @@ local function step_status(st)
   return st.status or "unknown"
 end
 
+-- A step the broker killed at the wall-clock limit has a step_end with duration 0 (the
+-- runner could not time it): its elapsed time is from its start to the limit, counted from
+-- the run's start (prompts do not count towards the limit, hence "about").
+local function killed_elapsed(st, r)
+  local reason = r.died and r.died.reason
+  local limit = type(reason) == "string" and tonumber(reason:match("wall%-clock limit of ([%d.]+) s"))
+  local t0, t1 = r.start and tonumber(r.start.t_ms), tonumber(st.t_ms)
+  if not (limit and t0 and t1) or (tonumber(st.duration_ms) or 0) > 0 then return nil end
+  local ms = t0 + limit * 1000 - t1
+  if ms < 0 then return nil end
+  return "about " .. duration(ms) .. " (stopped at the wall-clock limit)"
+end
+
 local function steps_section(lines, r)
   lines[#lines + 1] = "## Steps"
   lines[#lines + 1] = ""
@@ -145,7 +159,7 @@ local function steps_section(lines, r)
     local st = r.steps[key]
     local s = step_status(st)
     lines[#lines + 1] = "| " .. cell(st.index) .. " | " .. cell(st.name) .. " | " .. cell(status_mark[s] or s) ..
-      " | " .. cell(duration(st.duration_ms)) .. " |"
+      " | " .. cell(killed_elapsed(st, r) or duration(st.duration_ms)) .. " |"
   end
   lines[#lines + 1] = ""
   for _, key in ipairs(r.order) do
@@ -217,10 +231,26 @@ local function not_done_section(lines, record, r)
     local st = r.steps[key]
     if st.name then seen[st.name] = true end
   end
-  for i, name in ipairs(r.names) do
-    if not seen[name] then items[#items + 1] = "Step " .. i .. " \"" .. text(name) .. "\" was not run" end
+  -- Steps the run meant to run (run_start.will_run; older reports: all) but never reached.
+  -- A step skipped by design (its `when`) is not "not done".
+  local meant
+  if r.start and type(r.start.will_run) == "table" then
+    meant = {}
+    for _, name in ipairs(r.start.will_run) do meant[name] = true end
   end
-  if r.finish and r.finish.status == "refused" then
+  local refused_at = r.finish and r.finish.status == "refused" and tonumber(r.finish.step)
+  for i, name in ipairs(r.names) do
+    if not seen[name] and (not meant or meant[name]) then
+      if i == refused_at then
+        items[#items + 1] = "Step " .. i .. " \"" .. text(name) .. "\" was refused by the operator at its confirmation prompt"
+      else
+        items[#items + 1] = "Step " .. i .. " \"" .. text(name) .. "\" was not run"
+      end
+    end
+  end
+  if refused_at then
+    -- Named above.
+  elseif r.finish and r.finish.status == "refused" then
     items[#items + 1] = "The run was refused" .. (r.finish.reason and (" (" .. text(r.finish.reason) .. ")") or "") ..
       ": nothing from that step on was done"
   end
@@ -280,8 +310,13 @@ local function calls_section(lines, record)
   if type(c) ~= "table" then return end
   lines[#lines + 1] = "## AWS calls"
   lines[#lines + 1] = ""
-  lines[#lines + 1] = string.format("%s calls, %s mutating, %s planned (dry run), %s retries, %s errors; every attempt is in `audit.jsonl`.",
-    str(c.calls or 0), str(c.mutating or 0), str(c.planned or 0), str(c.retries or 0), str(c.errors or 0))
+  local function count(n, one, many)
+    n = n or 0
+    return str(n) .. " " .. ((tonumber(n) == 1) and one or many)
+  end
+  lines[#lines + 1] = string.format("%s, %s mutating, %s planned (dry run), %s, %s; every attempt is in `audit.jsonl`.",
+    count(c.calls, "call", "calls"), str(c.mutating or 0), str(c.planned or 0), count(c.retries, "retry", "retries"),
+    count(c.errors, "error", "errors"))
   lines[#lines + 1] = ""
 end
 

@@ -166,11 +166,18 @@ end
 function M.error_text(e)
   if type(e) == "table" then
     local mt = getmetatable(e)
-    if mt and mt.__tostring then return tostring(e) end
-    if e.code or e.message then
-      return (e.code and (tostring(e.code) .. ": ") or "") .. tostring(e.message or "")
+    if type(mt) == "table" and mt.__tostring then
+      -- A runbook's own __tostring may raise or return a non-string: fall back to the fields.
+      local ok, s = pcall(tostring, e)
+      if ok and type(s) == "string" then return s end
     end
-    return M.json(e)
+    if rawget(e, "code") ~= nil or rawget(e, "message") ~= nil then
+      local code, message = rawget(e, "code"), rawget(e, "message")
+      return (code ~= nil and (M.error_text(code) .. ": ") or "") .. (message ~= nil and M.error_text(message) or "")
+    end
+    if type(mt) == "table" and mt.__tostring then return "an error object whose __tostring failed" end
+    local ok, j = pcall(M.json, e)
+    return ok and j or "an error object (a table)"
   end
   return tostring(e)
 end
