@@ -2,6 +2,7 @@
 #include "awscall_int.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -266,6 +267,20 @@ fail:
     return reply_error(err);
 }
 
+/* Writes all of buf; non-zero on failure. */
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 /* The label as it may appear on a terminal and in a file: printable ASCII, one line. */
 static void clean_label(const char *in, char *out, size_t outlen)
 {
@@ -296,16 +311,19 @@ static struct irh_kv *do_handoff(struct irh_awscall *c, const struct irh_kv *req
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
     free(path);
     if (fd < 0) return reply_error("handoff: cannot write handoff.txt in the run directory");
-    int bad = fchmod(fd, 0600) != 0;
-    FILE *f = fdopen(fd, "a");
-    if (!f) { close(fd); return reply_error("handoff: cannot write handoff.txt in the run directory"); }
-    bad |= fprintf(f, "# %s: %s, expires %s\n%.*s\n\n", label, pu->what, pu->expires, (int)vlen, (const char *)url) < 0;
-    bad |= fclose(f) != 0;
+    /* write(2), not stdio: no buffer of ours keeps a copy of the URL. */
+    char head[1700];
+    snprintf(head, sizeof head, "# %s: %s, expires %s\n", label, pu->what, pu->expires);
+    int bad = fchmod(fd, 0600) != 0 || write_all(fd, head, strlen(head)) || write_all(fd, url, vlen) ||
+              write_all(fd, "\n\n", 2);
+    bad |= close(fd) != 0;
     if (bad) return reply_error("handoff: cannot write handoff.txt in the run directory");
     /* The deliverable: shown even under --quiet. */
-    fprintf(stderr, "irhost: presigned URL for %s (%s, expires %s), also in handoff.txt:\n%.*s\n",
-            label, pu->what, pu->expires, (int)vlen, (const char *)url);
+    snprintf(head, sizeof head, "irhost: presigned URL for %s (%s, expires %s), also in handoff.txt:\n", label,
+             pu->what, pu->expires);
     fflush(stderr);
+    (void)(write_all(STDERR_FILENO, head, strlen(head)) || write_all(STDERR_FILENO, url, vlen) ||
+           write_all(STDERR_FILENO, "\n", 1));
     struct irh_kv *out = irh_kv_new();
     if (!out || irh_kv_adds(out, "path", "handoff.txt") || irh_kv_adds(out, "what", pu->what) ||
         irh_kv_adds(out, "expires", pu->expires) || irh_kv_adds(out, "label", label)) {

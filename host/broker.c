@@ -266,6 +266,9 @@ static void on_output(struct broker *b, const struct irh_kv *req)
     if (!text) return;
     /* In a run with --json, stdout holds the report and nothing else. */
     FILE *f = (stream && strcmp(stream, "stdout") == 0 && !(b->run && b->opt->json)) ? stdout : stderr;
+    /* The broker already stopped the run for a configuration, credentials or cap problem
+     * and prints that reason itself: the framework's restatement of it would say it twice. */
+    if (f == stderr && b->grace && len > 8 && strncmp(text, "irhost: ", 8) == 0) return;
     /* The framework's usage error for an unknown flag: a typo of a host option says so. */
     char *hinted = f == stderr && strlen(text) == len && strncmp(text, "irhost: unknown option --", 25) == 0
         ? suggest_host_option(text) : NULL;

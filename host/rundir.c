@@ -2,6 +2,7 @@
  * broker-side Lua state (cjson), which also renders report.md through trusted ir.report. */
 #include "rundir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -85,11 +86,18 @@ static lua_State *new_json_state(void)
     return J;
 }
 
+/* Copies a string field (truncated to outlen); a NUL byte in it is shown as \x00, so the
+ * text after it is not lost. */
 static void copy_field(lua_State *J, int t, const char *k, char *out, size_t outlen)
 {
-    out[0] = '\0';
+    size_t n = 0, len = 0;
     lua_getfield(J, t, k);
-    if (lua_type(J, -1) == LUA_TSTRING) snprintf(out, outlen, "%s", lua_tostring(J, -1));
+    const char *s = lua_type(J, -1) == LUA_TSTRING ? lua_tolstring(J, -1, &len) : NULL;
+    for (size_t i = 0; s && i < len && n + 5 < outlen; i++) {
+        if (s[i]) out[n++] = s[i];
+        else { memcpy(out + n, "\\x00", 4); n += 4; }
+    }
+    out[n] = '\0';
     lua_pop(J, 1);
 }
 
@@ -166,6 +174,19 @@ int irh_rundir_event(struct irh_rundir *d, const char *json, size_t len,
 }
 
 /* ---------------------------------------------------------------- creating / resuming */
+
+/* Whether the directory open as dirfd has no entries (a run may take it over). */
+static int dir_is_empty(int dirfd)
+{
+    int fd = dup(dirfd);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!dir) { if (fd >= 0) close(fd); return 0; }
+    int empty = 1;
+    for (struct dirent *e; empty && (e = readdir(dir)); )
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = 0;
+    closedir(dir);
+    return empty;
+}
 
 static int mkdir_p(const char *path, char *err, size_t errlen)
 {
@@ -394,6 +415,7 @@ static const char compare_lua[] =
     "local old, text = ...\n"
     "local new = cjson.decode(text)\n"
     "if type(new) ~= 'table' or new.type ~= 'run_start' then return nil end\n"
+    "if old.type ~= 'run_start' then return nil end   -- the earlier attempt ended before it started\n"
     "local function show(v)\n"
     "  if type(v) == 'table' then local t = {} for _, x in ipairs(v) do t[#t + 1] = tostring(x) end return table.concat(t, ',') end\n"
     "  if v == nil or v == cjson.null then return '(not given)' end\n"
@@ -474,6 +496,12 @@ struct irh_rundir *irh_rundir_open(const struct irh_options *opt, char *err, siz
     while (pl > 1 && d->path[pl - 1] == '/') d->path[--pl] = '\0';
     d->dirfd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (d->dirfd < 0) { snprintf(err, errlen, "cannot open run directory %s: %s", d->path, strerror(errno)); goto fail; }
+    /* An empty --out directory made beforehand (mktemp -d, a shared folder) becomes the
+     * run's: evidence and the audit log are for the user alone. */
+    if (opt->out_dir && !opt->resume_dir && dir_is_empty(d->dirfd) && fchmod(d->dirfd, 0700) != 0) {
+        snprintf(err, errlen, "cannot make run directory %s private (mode 0700): %s", d->path, strerror(errno));
+        goto fail;
+    }
     if (opt->resume_dir) {
         if (load_resume(d, err, errlen) != 0 || check_resume(d, opt, err, errlen) != 0) goto fail;
         d->resumed = 1;

@@ -178,13 +178,12 @@ end
 
 -- Deregisters the isolated tasks' IPs from the target groups of their services.
 local function leave_target_groups(ctx, services)
-  local elbv2
+  local elbv2 = aws.client("elbv2")
   for _, t in ipairs(tasks_of(ctx)) do
     local s = t.service and services[t.service]
     if s and t.private_ip and t.network_mode == "awsvpc" then
       for _, lb in ipairs(s.loadBalancers or {}) do
         if lb.targetGroupArn then
-          elbv2 = elbv2 or aws.client("elbv2")
           local target = { Id = t.private_ip, Port = lb.containerPort }
           local h = elbv2:DescribeTargetHealth{ TargetGroupArn = lb.targetGroupArn, Targets = { target } }
           local d = h.TargetHealthDescriptions and h.TargetHealthDescriptions[1]

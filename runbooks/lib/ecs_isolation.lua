@@ -150,7 +150,10 @@ function M.by_network_acl(ec2, ctx, items)
       for _, ip in ipairs(a6) do v6[#v6 + 1] = ip end
     end
     -- Any subnet of the group names the ACL; nacl_deny reads its entries once.
-    local ok, records, entries = pcall(isolation.nacl_deny, ec2, ctx, { group[1].subnet }, unique(v4), unique(v6))
+    -- A closure, not pcall(isolation.nacl_deny, ec2, ...), so `irhost check` follows the client.
+    local ok, records, entries = pcall(function()
+      return isolation.nacl_deny(ec2, ctx, { group[1].subnet }, unique(v4), unique(v6))
+    end)
     for _, res in ipairs(group) do
       if not ok then
         res.state, res.error = "failed", "adding network ACL deny entries to " .. acl .. ": " .. tostring(records)

@@ -92,3 +92,37 @@ run confirm_dry "$FIX/destructive.lua" --out "$tmp/o17" --dry-run
 check "--dry-run does not ask and does not change" bash -c "[ $rc -eq 0 ]"
 
 for n in version help rbhelp describe order progress prints confirm; do check "$n: clean output" clean "$n"; done
+
+# Values the CLI can judge alone are usage errors before any run directory exists.
+in_dir() { local n="$1"; shift; mkdir -p "$tmp/cwd-$n"; (cd "$tmp/cwd-$n" && "$IRHOST" "$@" >"$tmp/$n.out" 2>"$tmp/$n.err" </dev/null); rc=$?; }
+in_dir badregion "$IRHOST_ROOT/$HELLO" --name A --region 'eu west 1'
+check "--region that is no region name: exit 2, one line, no run directory" \
+  bash -c "[ $rc -eq 2 ] && [ \$(wc -l <'$tmp/badregion.err') -eq 1 ] && grep -qF -- \"--region: 'eu west 1' is not an AWS region name\" '$tmp/badregion.err' && [ ! -e '$tmp/cwd-badregion/irhost-runs' ]"
+in_dir badurl "$IRHOST_ROOT/$HELLO" --name A --endpoint-url notaurl
+check "--endpoint-url notaurl: exit 2, one line saying what to give, no run directory" \
+  bash -c "[ $rc -eq 2 ] && [ \$(wc -l <'$tmp/badurl.err') -eq 1 ] && grep -qF 'is not a URL: give http(s)://HOST[:PORT]' '$tmp/badurl.err' && [ ! -e '$tmp/cwd-badurl/irhost-runs' ]"
+run goodregion "$HELLO" --name A --region us-gov-west-1 --endpoint-url "$AWS_ENDPOINT_URL/" --out "$tmp/o20" --quiet
+check "a real region name and URL are accepted" test "$rc" -eq 0
+usage_error "--timeout 0" "--timeout: '0' is not a number of seconds greater than 0" "$HELLO" --timeout 0
+
+# A missing region: one line saying what to set (and the summary), not the same text twice.
+mkdir -p "$tmp/cwd-noregion"
+(cd "$tmp/cwd-noregion" && env -u AWS_REGION -u AWS_DEFAULT_REGION "$IRHOST" "$IRHOST_ROOT/$HELLO" --name A >"$tmp/noregion.out" 2>"$tmp/noregion.err" </dev/null); rc=$?
+check "no region: exit 4" test "$rc" -eq 4
+check "no region: one line saying what to set, then the summary" \
+  bash -c "[ \$(wc -l <'$tmp/noregion.err') -eq 2 ] && head -1 '$tmp/noregion.err' | grep -q '^irhost: no AWS region set: use --region, set AWS_REGION'"
+check "no region: no credentials/STS prefix on a configuration problem" bash -c "! grep -q 'CredentialsError\\|sts:GetCallerIdentity failed' '$tmp/noregion.err'"
+
+# A typo of a host option: did you mean.
+for typo in --dryrun --dry-rn --verbse; do
+  run "typo$typo" "$HELLO" --name A "$typo" --out "$tmp/o-typo$typo"
+  want=$([ "$typo" = --verbse ] && echo --verbose || echo --dry-run)
+  check "$typo: exit 2 and 'did you mean $want?'" bash -c "[ $rc -eq 2 ] && grep -qF 'unknown option $typo (did you mean $want? an irhost option)' '$tmp/typo$typo.err'"
+done
+run typo_far "$HELLO" --name A --zzzzzz --out "$tmp/o-far"
+check "a flag close to nothing gets no suggestion" bash -c "[ $rc -eq 2 ] && ! grep -q 'did you mean' '$tmp/typo_far.err'"
+
+# --out on an existing empty directory: it becomes the run's, mode 0700.
+mkdir -m 0755 "$tmp/empty-out"
+run emptyout "$HELLO" --name A --out "$tmp/empty-out" --quiet
+check "--out on an existing empty directory: mode 0700" bash -c "[ $rc -eq 0 ] && [ \$(stat -c %a '$tmp/empty-out') = 700 ]"

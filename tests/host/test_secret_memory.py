@@ -3,9 +3,11 @@ set to unique values, read the runner's whole readable memory through /proc/<pid
 while it runs a runbook step, and look for them; then look in every output and file.
 Runs the release binary: ASan keeps its own copy of the environment in every process
 (it reads /proc/self/environ at start), which is a property of the sanitizer build."""
-import os, secrets, signal, subprocess, sys, tempfile, time
+import atexit, json, os, secrets, signal, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.environ["IRHOST_ROOT"], "tests", "lib"))
+sys.path.insert(0, os.path.join(os.environ["IRHOST_ROOT"], "tests"))
 import tap
+from fakeaws import client
 
 root = os.environ["IRHOST_ROOT"]
 irhost = os.environ.get("IRHOST_REL") or os.environ["IRHOST"]
@@ -44,9 +46,19 @@ def scan(pid, needles):
     return found, total
 
 
+# The local fake endpoint knows these credentials, so the run's first call succeeds and the
+# runner goes on into its endless step (an unreachable endpoint now stops a run at once).
+fake = client.start(world="demo")
+atexit.register(fake.stop)
+with open(os.path.join(root, "tests/fakeaws/worlds/demo.json")) as f:
+    world = json.load(f)
+world["credentials"] = [dict(world["credentials"][0], access_key="AKIDHOSTMEMTEST", secret_key=secret,
+                             session_token=token)]
+fake.reset(world)
+
 with tempfile.TemporaryDirectory() as tmp:
     env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDHOSTMEMTEST", AWS_SECRET_ACCESS_KEY=secret,
-               AWS_SESSION_TOKEN=token, AWS_REGION="us-east-1", AWS_ENDPOINT_URL="http://127.0.0.1:9",
+               AWS_SESSION_TOKEN=token, AWS_REGION="us-east-1", AWS_ENDPOINT_URL=fake.url,
                AWS_MAX_ATTEMPTS="1", AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE="/dev/null",
                AWS_SHARED_CREDENTIALS_FILE="/dev/null")
     env.pop("AWS_PROFILE", None)
@@ -62,7 +74,7 @@ with tempfile.TemporaryDirectory() as tmp:
             break
         time.sleep(0.05)
     tap.check("the runner process is found", runner is not None)
-    time.sleep(1.0)   # the broker has made its first (failing) call: it holds the credentials now
+    time.sleep(1.0)   # the broker has made its first call: it holds the credentials now
     if runner:
         found, total = scan(runner, [secret.encode(), token.encode(), marker])
         tap.check(f"read the runner's memory ({total} bytes)", total > 1_000_000)
