@@ -209,7 +209,8 @@ local function isolate_service(ctx, ec2, ecs, services, groups)
       done[t.service] = true
       local nc = s.networkConfiguration and s.networkConfiguration.awsvpcConfiguration
       -- Tasks cut by network ACL entries have no isolation group yet: their service needs one.
-      local gid = t.vpc_id and nc and (groups[t.vpc_id] or isolation.ensure_group(ec2, ctx, t.vpc_id, "isolation"))
+      local gid = t.vpc_id and nc and (groups[t.vpc_id]
+        or isolation.ensure_group(ec2, ctx, t.vpc_id, "isolation", nil, ecs_isolation.vpc_for_plan(ec2, ctx, t.vpc_id)))
       if not nc then
         ctx.warn("service %s does not use awsvpc networking: its network configuration holds no security group to change", t.service)
       elseif not gid then
@@ -287,13 +288,47 @@ local function report_nacl(ctx, results)
     "(AWS lets only tags change on them). The entries are stateless, so they also cut the flows the tasks already " ..
     "have (tracked ones too); they name the task addresses only, so other tasks in the same subnet keep their network; " ..
     "but a network ACL filters only traffic that crosses the subnet boundary: hosts inside subnet(s) %s can still " ..
-    "reach the tasks", table.concat(ok_tasks, ", "), ctx.dry_run and "would be isolated by" or "are isolated by",
+    "reach the tasks, and the tasks them", table.concat(ok_tasks, ", "), ctx.dry_run and "would be isolated by" or "are isolated by",
     table.concat(tasks_lib.unique(subnets), ", "))
   local cmds = ecs_isolation.removal_commands(results)
-  if #cmds > 0 then
+  if #cmds > 0 and not ctx.dry_run then
     ctx.followup("Remove the network ACL deny entries once task(s) " .. table.concat(ok_tasks, ", ") .. " are stopped " ..
       "(the subnet hands their addresses to new tasks, which the entries would cut off; they are in the " ..
       marks.NACL_ENTRIES .. " tag of each task ENI and in nacl-entries.json): " .. table.concat(cmds, "; "))
+  end
+end
+
+-- Reports the tasks left with network access, and isolates or names their hosts.
+local function report_gaps(ctx, ec2, ecs, gaps)
+  local gap_list = json.array()
+  for _, g in ipairs(gaps) do
+    gap_list[#gap_list + 1] = { task = g.task and g.task.id or "?", reason = g.reason }
+    ctx.warn("task %s NOT isolated per task: %s", g.task and g.task.id or "?", g.reason)
+  end
+  ctx.output("isolation_gaps", gap_list)
+  if #gaps > 0 then
+    if ctx.params.isolate_host then
+      isolate_hosts(ctx, ec2, ecs, gaps)
+    else
+      local hosts, per_container = {}, {}
+      for _, g in ipairs(gaps) do
+        if g.task and g.task.ec2_instance and not g.refused then
+          hosts[#hosts + 1] = g.task.ec2_instance
+          for _, rid in ipairs(g.task.runtime_ids or {}) do
+            per_container[#per_container + 1] = "runbooks/container.lua --instance " .. g.task.ec2_instance .. " --container " .. rid
+          end
+        end
+      end
+      hosts = tasks_lib.unique(hosts)
+      ctx.followup("Task(s) " .. (function()
+          local l = {}
+          for _, g in ipairs(gaps) do l[#l + 1] = g.task and g.task.id or "?" end
+          return table.concat(l, ", ")
+        end)() .. " still have network access: AWS cannot isolate them per task" ..
+        (#hosts > 0 and ("; rerun with --isolate-host to isolate container instance(s) " .. table.concat(hosts, ", ") ..
+          " (every task on them loses its network), or contain each container on its host: " ..
+          table.concat(per_container, "; ")) or ""))
+    end
   end
 end
 
@@ -375,36 +410,7 @@ local function isolate(ctx)
     end
   end
 
-  local gap_list = json.array()
-  for _, g in ipairs(gaps) do
-    gap_list[#gap_list + 1] = { task = g.task and g.task.id or "?", reason = g.reason }
-    ctx.warn("task %s NOT isolated per task: %s", g.task and g.task.id or "?", g.reason)
-  end
-  ctx.output("isolation_gaps", gap_list)
-  if #gaps > 0 then
-    if ctx.params.isolate_host then
-      isolate_hosts(ctx, ec2, ecs, gaps)
-    else
-      local hosts, per_container = {}, {}
-      for _, g in ipairs(gaps) do
-        if g.task and g.task.ec2_instance and not g.refused then
-          hosts[#hosts + 1] = g.task.ec2_instance
-          for _, rid in ipairs(g.task.runtime_ids or {}) do
-            per_container[#per_container + 1] = "runbooks/container.lua --instance " .. g.task.ec2_instance .. " --container " .. rid
-          end
-        end
-      end
-      hosts = tasks_lib.unique(hosts)
-      ctx.followup("Task(s) " .. (function()
-          local l = {}
-          for _, g in ipairs(gaps) do l[#l + 1] = g.task and g.task.id or "?" end
-          return table.concat(l, ", ")
-        end)() .. " still have network access: AWS cannot isolate them per task" ..
-        (#hosts > 0 and ("; rerun with --isolate-host to isolate container instance(s) " .. table.concat(hosts, ", ") ..
-          " (every task on them loses its network), or contain each container on its host: " ..
-          table.concat(per_container, "; ")) or ""))
-    end
-  end
+  report_gaps(ctx, ec2, ecs, gaps)
   if #sg_results > 0 then
     ctx.info("what the isolation group does not cut: flows AWS always tracks (ICMP, some NAT flows); only deny entries " ..
       "for the task addresses in the subnet network ACLs cut those (as runbooks/ec2.lua --isolation-nacl does for an instance)")
@@ -413,8 +419,8 @@ local function isolate(ctx)
   local refused = {}
   for _, g in ipairs(gaps) do if g.refused then refused[#refused + 1] = g.task and g.task.id or "?" end end
   if #refused > 0 then
-    error(#refused .. " task(s) NOT isolated (AWS refused the change): " .. table.concat(refused, ", ") ..
-      "; see the notes; --stop stops them now that their evidence is saved", 0)
+    error(#refused .. " task(s) NOT isolated (the change failed): " .. table.concat(refused, ", ") ..
+      "; see the notes for why; --stop stops them now that their evidence is saved", 0)
   end
 end
 

@@ -422,7 +422,7 @@ return ir.runbook {
     "secretsmanager:ListSecrets", "secretsmanager:DescribeSecret", "secretsmanager:CreateSecret",
     "secretsmanager:PutSecretValue", "secretsmanager:RotateSecret",
     "guardduty:ListDetectors", "guardduty:ListFindings", "guardduty:GetFindings",
-    "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:CreateSecurityGroup",
+    "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:CreateSecurityGroup", "ec2:DescribeVpcs",
     "ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
     "ec2:AuthorizeSecurityGroupIngress", "ec2:DescribeNetworkAcls", "ec2:CreateNetworkAclEntry",
   },

@@ -18,16 +18,17 @@ local function bucket_of(ctx) return ctx.state.bucket or ctx.params.bucket end
 
 local function s3() return aws.client("s3") end
 
--- A Get* that answers "not configured" with an error: nil then.
-local function optional(fn, client, params, ...)
-  local ok, r = pcall(fn, client, params)
+-- A Get* that answers "not configured" with an error: nil then. call makes the one request
+-- (a closure, so `irhost check` sees the client, the operation and its parameters).
+local function optional(call, ...)
+  local ok, r = pcall(call)
   if ok then return r end
   for _, code in ipairs({ ... }) do if aws.is_error(r, code) then return nil end end
   error(r, 0)
 end
 
 local function read_policy(b)
-  local r = optional(s3().GetBucketPolicy, s3(), { Bucket = b }, "NoSuchBucketPolicy")
+  local r = optional(function() return s3():GetBucketPolicy{ Bucket = b } end, "NoSuchBucketPolicy")
   if not r or not r.Policy then return nil, nil end
   return authz.decode_policy(r.Policy), r.Policy
 end
@@ -163,7 +164,7 @@ end
 local function authorized(ctx)
   local b = bucket_of(ctx)
   local doc = read_policy(b)
-  local st = optional(s3().GetBucketPolicyStatus, s3(), { Bucket = b }, "NoSuchBucketPolicy")
+  local st = optional(function() return s3():GetBucketPolicyStatus{ Bucket = b } end, "NoSuchBucketPolicy")
   local acl = s3():GetBucketAcl{ Bucket = b }
   local _, acl_removed = policy.split_acl(acl.Grants, acl.Owner and acl.Owner.ID)
   local public = (st and st.PolicyStatus and st.PolicyStatus.IsPublic) or false
@@ -217,20 +218,20 @@ local function save_settings(ctx)
   local settings = {
     bucket = b,
     policy = policy_text or json.null,
-    policy_status = (optional(c.GetBucketPolicyStatus, c, { Bucket = b }, table.unpack(nf)) or {}).PolicyStatus or json.null,
+    policy_status = (optional(function() return c:GetBucketPolicyStatus{ Bucket = b } end, table.unpack(nf)) or {}).PolicyStatus or json.null,
     acl = c:GetBucketAcl{ Bucket = b },
-    public_access_block = (optional(c.GetPublicAccessBlock, c, { Bucket = b }, table.unpack(nf)) or {}).PublicAccessBlockConfiguration or json.null,
-    ownership_controls = (optional(c.GetBucketOwnershipControls, c, { Bucket = b }, table.unpack(nf)) or {}).OwnershipControls or json.null,
+    public_access_block = (optional(function() return c:GetPublicAccessBlock{ Bucket = b } end, table.unpack(nf)) or {}).PublicAccessBlockConfiguration or json.null,
+    ownership_controls = (optional(function() return c:GetBucketOwnershipControls{ Bucket = b } end, table.unpack(nf)) or {}).OwnershipControls or json.null,
     versioning = c:GetBucketVersioning{ Bucket = b },
-    object_lock = (optional(c.GetObjectLockConfiguration, c, { Bucket = b }, table.unpack(nf)) or {}).ObjectLockConfiguration or json.null,
-    encryption = (optional(c.GetBucketEncryption, c, { Bucket = b }, table.unpack(nf)) or {}).ServerSideEncryptionConfiguration or json.null,
+    object_lock = (optional(function() return c:GetObjectLockConfiguration{ Bucket = b } end, table.unpack(nf)) or {}).ObjectLockConfiguration or json.null,
+    encryption = (optional(function() return c:GetBucketEncryption{ Bucket = b } end, table.unpack(nf)) or {}).ServerSideEncryptionConfiguration or json.null,
     logging = c:GetBucketLogging{ Bucket = b }.LoggingEnabled or json.null,
-    tags = (optional(c.GetBucketTagging, c, { Bucket = b }, table.unpack(nf)) or {}).TagSet or json.null,
+    tags = (optional(function() return c:GetBucketTagging{ Bucket = b } end, table.unpack(nf)) or {}).TagSet or json.null,
     region = ctx.state.bucket_region,
   }
   if ctx.params.account_bpa and ctx.account then
     local sc = aws.client("s3control")
-    settings.account_public_access_block = (optional(sc.GetPublicAccessBlock, sc, { AccountId = ctx.account },
+    settings.account_public_access_block = (optional(function() return sc:GetPublicAccessBlock{ AccountId = ctx.account } end,
       "NoSuchPublicAccessBlockConfiguration") or {}).PublicAccessBlockConfiguration or json.null
   end
   ctx.evidence:save("bucket-settings-before.json", settings)
@@ -240,7 +241,7 @@ end
 local function block_public_access(ctx)
   local b = bucket_of(ctx)
   local c = s3()
-  local cur = (optional(c.GetPublicAccessBlock, c, { Bucket = b }, "NoSuchPublicAccessBlockConfiguration") or {}).PublicAccessBlockConfiguration or {}
+  local cur = (optional(function() return c:GetPublicAccessBlock{ Bucket = b } end, "NoSuchPublicAccessBlockConfiguration") or {}).PublicAccessBlockConfiguration or {}
   local all = true
   for k in pairs(BPA) do if cur[k] ~= true then all = false end end
   if all then ctx.info("all four Block Public Access settings already on for %s", b)
@@ -252,7 +253,7 @@ local function block_public_access(ctx)
   if ctx.params.account_bpa then
     local sc = aws.client("s3control")
     local acct = ctx.account or error("--account-bpa: the account id is unknown (sts:GetCallerIdentity failed)", 0)
-    local acur = (optional(sc.GetPublicAccessBlock, sc, { AccountId = acct }, "NoSuchPublicAccessBlockConfiguration") or {}).PublicAccessBlockConfiguration or {}
+    local acur = (optional(function() return sc:GetPublicAccessBlock{ AccountId = acct } end, "NoSuchPublicAccessBlockConfiguration") or {}).PublicAccessBlockConfiguration or {}
     local aall = true
     for k in pairs(BPA) do if acur[k] ~= true then aall = false end end
     if aall then ctx.info("account %s already blocks public access", acct)
@@ -365,7 +366,7 @@ end
 local function ownership(ctx)
   local b = bucket_of(ctx)
   local c = s3()
-  local cur = optional(c.GetBucketOwnershipControls, c, { Bucket = b }, "OwnershipControlsNotFoundError")
+  local cur = optional(function() return c:GetBucketOwnershipControls{ Bucket = b } end, "OwnershipControlsNotFoundError")
   local rule = cur and cur.OwnershipControls and cur.OwnershipControls.Rules and cur.OwnershipControls.Rules[1]
   local before = rule and rule.ObjectOwnership or "none (ACLs apply)"
   if before == "BucketOwnerEnforced" then ctx.info("ACLs already disabled (BucketOwnerEnforced)"); return end
@@ -389,7 +390,7 @@ local function versioning(ctx)
   else
     ctx.info("versioning enabled")
   end
-  local lock = optional(c.GetObjectLockConfiguration, c, { Bucket = b }, "ObjectLockConfigurationNotFoundError")
+  local lock = optional(function() return c:GetObjectLockConfiguration{ Bucket = b } end, "ObjectLockConfigurationNotFoundError")
   local conf = lock and lock.ObjectLockConfiguration
   local ret = conf and conf.Rule and conf.Rule.DefaultRetention
   local state = (conf and conf.ObjectLockEnabled == "Enabled") and (ret and string.format("enabled, default retention %s %s",
@@ -415,10 +416,10 @@ local function recommendations(ctx)
     end
     return false
   end
-  local pab = (optional(c.GetPublicAccessBlock, c, { Bucket = b }, "NoSuchPublicAccessBlockConfiguration") or {}).PublicAccessBlockConfiguration or {}
-  local own = optional(c.GetBucketOwnershipControls, c, { Bucket = b }, "OwnershipControlsNotFoundError")
+  local pab = (optional(function() return c:GetPublicAccessBlock{ Bucket = b } end, "NoSuchPublicAccessBlockConfiguration") or {}).PublicAccessBlockConfiguration or {}
+  local own = optional(function() return c:GetBucketOwnershipControls{ Bucket = b } end, "OwnershipControlsNotFoundError")
   local rule = own and own.OwnershipControls and own.OwnershipControls.Rules and own.OwnershipControls.Rules[1]
-  local enc = (optional(c.GetBucketEncryption, c, { Bucket = b }, "ServerSideEncryptionConfigurationNotFoundError") or {}).ServerSideEncryptionConfiguration
+  local enc = (optional(function() return c:GetBucketEncryption{ Bucket = b } end, "ServerSideEncryptionConfigurationNotFoundError") or {}).ServerSideEncryptionConfiguration
   local alg = enc and enc.Rules and enc.Rules[1] and enc.Rules[1].ApplyServerSideEncryptionByDefault and enc.Rules[1].ApplyServerSideEncryptionByDefault.SSEAlgorithm
   local log = c:GetBucketLogging{ Bucket = b }.LoggingEnabled
   local aps = "not checked"

@@ -38,7 +38,8 @@ function M.plan(tasks, enis)
       out.none[#out.none + 1] = { task = t, reason = t.network_mode .. " network mode: the task has no network " ..
         "interface of its own and shares the network of container instance " .. tostring(t.ec2_instance) }
     elseif not n then
-      out.none[#out.none + 1] = { task = t, reason = "its network interface " .. t.eni .. " was not found (task stopped?)" }
+      out.none[#out.none + 1] = { task = t,
+        reason = "its network interface " .. t.eni .. " was not found (task stopped?)" }
     elseif n.RequesterManaged then
       out.nacl[#out.nacl + 1] = { task = t, eni = n }
     else
@@ -46,6 +47,14 @@ function M.plan(tasks, enis)
     end
   end
   return out
+end
+
+-- A dry run plans the rules of the groups it would create against AWS's defaults for
+-- the VPC (its DescribeVpcs record, as runbooks/ec2.lua does); a real run reads the new
+-- group's actual rules instead, so it needs none.
+function M.vpc_for_plan(ec2, ctx, vpc_id)
+  if not ctx.dry_run then return nil end
+  return (ec2:DescribeVpcs{ VpcIds = { vpc_id } }.Vpcs or {})[1] or { VpcId = vpc_id }
 end
 
 -- Moves the ENIs of items ({task, eni}) to the isolation group of their VPC.
@@ -61,8 +70,9 @@ function M.by_security_group(ec2, ctx, items)
   table.sort(vpcs)
   local results, groups = {}, {}
   for _, vpc in ipairs(vpcs) do
-    local transition = isolation.ensure_group(ec2, ctx, vpc, "transition")
-    local final = isolation.ensure_group(ec2, ctx, vpc, "isolation")
+    local plan_vpc = M.vpc_for_plan(ec2, ctx, vpc)
+    local transition = isolation.ensure_group(ec2, ctx, vpc, "transition", nil, plan_vpc)
+    local final = isolation.ensure_group(ec2, ctx, vpc, "isolation", nil, plan_vpc)
     groups[vpc] = final
     local enis, task_of = {}, {}
     for _, it in ipairs(by_vpc[vpc]) do enis[#enis + 1] = it.eni; task_of[it.eni.NetworkInterfaceId] = it.task end
@@ -71,7 +81,8 @@ function M.by_security_group(ec2, ctx, items)
       results[#results + 1] = { task = task_of[st.id], how = M.BY_GROUP, eni = st.id,
         state = (st.state or ""):match("^isolated") and "isolated" or st.state, error = st.error,
         original = st.original, group = final,
-        detail = ok and ("its ENI only in " .. final .. " (original groups " .. table.concat(st.original, ", ") .. ")") or nil }
+        detail = ok and ("its ENI only in " .. final .. " (original groups " ..
+          table.concat(st.original, ", ") .. ")") or nil }
     end
   end
   return results, groups

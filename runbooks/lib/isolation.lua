@@ -100,11 +100,18 @@ end
 
 -- The rules AWS gives a new VPC security group: all outbound IPv4, and all outbound IPv6
 -- when the VPC has an IPv6 block. A dry run plans against these, so its plan holds the
--- same revokes and authorizations as the real run.
-local function default_rules(ec2, vpc_id, gid)
+-- same revokes and authorizations as the real run. (Callers declare ec2:DescribeVpcs; if
+-- the read fails anyway, the plan assumes IPv4 only and says so in the log.)
+local function default_rules(ec2, ctx, vpc_id, gid)
   local rules = { { SecurityGroupRuleId = "(default IPv4 egress of " .. gid .. ")", IsEgress = true,
     IpProtocol = "-1", FromPort = -1, ToPort = -1, CidrIpv4 = "0.0.0.0/0" } }
-  local vpc = (ec2:DescribeVpcs{ VpcIds = { vpc_id } }.Vpcs or {})[1] or {}
+  local ok, r = pcall(ec2.DescribeVpcs, ec2, { VpcIds = { vpc_id } })
+  if not ok then
+    ctx.log("could not read VPC %s (%s): the plan assumes the new group gets no IPv6 default egress rule",
+      vpc_id, tostring(type(r) == "table" and r.code or r))
+    r = {}
+  end
+  local vpc = (r.Vpcs or {})[1] or {}
   for _, a in ipairs(vpc.Ipv6CidrBlockAssociationSet or {}) do
     local st = a.Ipv6CidrBlockState and a.Ipv6CidrBlockState.State
     if st == nil or st == "associated" or st == "associating" then
@@ -118,8 +125,9 @@ end
 
 -- Finds (by name in the VPC) or creates the group of a kind, with exactly its rules.
 -- Another run creating the same group at the same moment is fine: on InvalidGroup.Duplicate
--- the group is looked up again and reused. Returns the group id (a placeholder in a dry
--- run when it would be created) and whether it is only planned.
+-- the group is looked up again and reused. A dry run plans the creation and the rule
+-- changes the new group then needs. Returns the group id (a placeholder in a dry run when
+-- it would be created) and whether it is only planned.
 function M.ensure_group(ec2, ctx, vpc_id, kind, ssm_targets)
   local spec = M.GROUPS[kind]
   local g = find_group(ec2, vpc_id, spec.name)
@@ -140,7 +148,7 @@ function M.ensure_group(ec2, ctx, vpc_id, kind, ssm_targets)
     elseif c.dry_run then
       gid = "(" .. spec.name .. " to be created)"
       ctx.changed{ resource = spec.name, action = "CreateSecurityGroup", before = "absent", after = "created in " .. vpc_id }
-      converge(ec2, ctx, gid, kind, ssm_targets, default_rules(ec2, vpc_id, gid))
+      converge(ec2, ctx, gid, kind, ssm_targets, default_rules(ec2, ctx, vpc_id, gid))
       return gid, true
     else
       gid = c.GroupId

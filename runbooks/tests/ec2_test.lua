@@ -41,6 +41,7 @@ local function plain_instance()
   stub("elbv2", "DescribeTargetGroups", { TargetGroups = {} })
   stub("ec2", "DescribeSecurityGroups", { SecurityGroups = {} })
   stub("ec2", "DescribeSecurityGroupRules", { SecurityGroupRules = {} })
+  stub("ec2", "DescribeVpcs", { Vpcs = { { VpcId = "vpc-1" } } })   -- a dry run plans new groups against the VPC
   stub("ec2", "DescribeSnapshots", function(p)
     local out = {}
     for _, id in ipairs(p.SnapshotIds or {}) do

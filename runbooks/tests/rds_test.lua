@@ -50,6 +50,7 @@ local function postgres_instance()
   stub("rds", "DescribeEvents", { Events = {} })
   -- The isolation group: created, its default egress rule revoked.
   stub("ec2", "CreateSecurityGroup", { GroupId = ISO_SG }, { expect = { GroupName = "irhost-isolation", VpcId = VPC } })
+  stub("ec2", "DescribeVpcs", { Vpcs = { { VpcId = VPC } } })   -- a dry run plans the new group's rules
   stub("ec2", "DescribeSecurityGroupRules", { SecurityGroupRules = { { SecurityGroupRuleId = "sgr-0abc1234def567890",
     GroupId = ISO_SG, IsEgress = true, IpProtocol = "-1", FromPort = -1, ToPort = -1, CidrIpv4 = "0.0.0.0/0" } } })
   stub("ec2", "RevokeSecurityGroupEgress", { Return = true },
@@ -183,7 +184,7 @@ test("a dry run reads the instance, sends no change and plans each one", functio
     expect(not aws.is_mutating(c.service, c.operation) or c.planned, c.name .. " was sent in a dry run")
     if c.planned then planned[#planned + 1] = c.name end
   end
-  expect_eq(planned, { "ec2:CreateSecurityGroup", "rds:AddTagsToResource", "rds:ModifyDBInstance",
+  expect_eq(planned, { "ec2:CreateSecurityGroup", "ec2:RevokeSecurityGroupEgress", "rds:AddTagsToResource", "rds:ModifyDBInstance",
     "secretsmanager:CreateSecret", "rds:ModifyDBInstance" }, "planned changes")
   local s = step_status(r)
   expect_eq(s["Restrict network access"], "dry-run", "network step")

@@ -101,4 +101,19 @@ rj, secrets = broker.protect("ec2", "GetPasswordData", 200, {}, "<GetPasswordDat
 t.ok(rj and not rj:find("ENCPW", 1, true), "protect: ec2 password data")
 t.ok(broker.protect("sts", "AssumeRole", 403, {}, "<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>") == nil, "protect: error responses left to the runner")
 
+-- rebuild: a request with handles is serialized by the broker, handles only in sensitive members
+local H = "irhost-secret-0123456789abcdef0123456789abcdef"
+local rq, why = broker.rebuild("iam", "CreateLoginProfile", json.encode({ UserName = "bob", Password = H }))
+t.ok(rq and rq.body:find("Password=" .. H, 1, true) and rq.body:find("UserName=bob", 1, true), "rebuild: password member carries the handle")
+rq, why = broker.rebuild("ec2", "CreateTags", json.encode({ Resources = { "i-1" }, Tags = { { Key = "k", Value = H } } }))
+t.ok(rq == nil and why:find("Tags[1].Value", 1, true), "rebuild: a tag value is refused, naming the member: " .. tostring(why))
+rq, why = broker.rebuild("ec2", "DescribeInstances", json.encode({ InstanceIds = { "i-0" .. H } }))
+t.ok(rq == nil and why:find("InstanceIds[1]", 1, true), "rebuild: a handle inside an ID is refused")
+rq, why = broker.rebuild("rds", "ModifyDBInstance", json.encode({ DBInstanceIdentifier = "db", MasterUserPassword = H, AllocatedStorage = 20 }))
+t.ok(rq and rq.body:find("AllocatedStorage=20&", 1, true), "rebuild: integers stay integers")
+rq, why = broker.rebuild("secretsmanager", "PutSecretValue", json.encode({ SecretId = H, SecretString = "x" }))
+t.ok(rq == nil and why:find("SecretId", 1, true), "rebuild: SecretId is not sensitive")
+rq, why = broker.rebuild("iam", "CreateLoginProfile", json.encode({ UserName = "bob", Password = H, Bogus = H }))
+t.ok(rq == nil and why:find("Bogus", 1, true), "rebuild: a member the model does not have")
+
 return t.done()

@@ -160,6 +160,41 @@ local function exports_of(block)
   return out
 end
 
+-- The Return statements of a function's own body (not those of functions nested in it).
+local function returns_of(fn)
+  local out = {}
+  local function body(b)
+    for _, s in ipairs(b) do
+      local t = s.tag
+      if t == "Return" then out[#out + 1] = s
+      elseif t == "Do" or t == "While" or t == "Repeat" or t == "Fornum" or t == "Forin" then body(s.body)
+      elseif t == "If" then
+        for _, blk in ipairs(s.blocks) do body(blk) end
+        if s.orelse then body(s.orelse) end
+      end
+    end
+  end
+  body(fn.body)
+  return out
+end
+
+-- A client factory (`local function s3() return aws.client("s3") end`): every return of
+-- the function is one aws.client call of the same literal service. Marks the function
+-- with that service and the returned calls as followed (through the factory's calls).
+local function mark_factory(fn)
+  local rets, svc = returns_of(fn), nil
+  if #rets == 0 then return end
+  for _, r in ipairs(rets) do
+    local e = #r.exprs == 1 and r.exprs[1]
+    if not (e and is_aws_client_call(e) and e.args[1] and e.args[1].tag == "String"
+        and models.load(e.args[1].value)) then return end
+    if svc and e.args[1].value ~= svc then return end
+    svc = e.args[1].value
+  end
+  fn.factory_service = svc
+  for _, r in ipairs(rets) do r.exprs[1].factory_return = true end
+end
+
 -- Finds the calls in a program: units[1] is the runbook, the others the modules it
 -- requires (each {block, diag, name}). Clients reach functions as arguments (in the same
 -- file or across `require`) and are followed there. Returns {calls = {{service,
@@ -199,24 +234,46 @@ function M.analyze_program(units)
     end
   end
 
+  for _, u in ipairs(units) do
+    walk(u.block, function(e) if e.tag == "Function" then mark_factory(e) end end, function(st)
+      if st.tag == "LocalFunction" or st.tag == "FunctionStat" then mark_factory(st.func) end
+    end)
+  end
+
+  -- Two expressions for the same client: one variable, or calls of one client factory.
+  local function same_client(a, b, unit)
+    if a.tag == "Name" and b.tag == "Name" then return a.binding ~= nil and a.binding == b.binding end
+    if a.tag == "Call" and b.tag == "Call" then
+      local fa = callee(a, unit)
+      return fa ~= nil and fa.factory_service ~= nil and fa == callee(b, unit)
+    end
+    return false
+  end
+
   -- Arguments flow into the parameters of the functions they are passed to.
   local flows = {}
   for _, u in ipairs(units) do
     walk(u.block, function(e)
+      local fn, first = nil, 1
       if e.tag == "Call" and e.func.tag == "Name" and e.func.name == "pcall" and not e.func.binding then
         -- pcall(ec2.StopInstances, ec2, params): the call, made safely.
         local f, self_arg = e.args[1], e.args[2]
-        if f and self_arg and f.tag == "Index" and f.key.tag == "String" and f.obj.tag == "Name"
-            and self_arg.tag == "Name" and f.obj.binding and self_arg.binding == f.obj.binding then
+        if f and self_arg and f.tag == "Index" and f.key.tag == "String" and same_client(f.obj, self_arg, u) then
           self_arg.tracked = true
           f.pcall_args = { table.unpack(e.args, 3) }
         end
+        -- pcall(helper, client, ...): the arguments after the function flow into it.
+        fn, first = f and callee({ func = f }, u), 2
+      elseif e.tag == "Call" then
+        fn = callee(e, u)
+        if e.func.tag == "Name" then e.func.called = true end
       end
       if e.tag == "Call" then
-        local fn = callee(e, u)
+        e.callee_fn = callee(e, u)
         if fn then
-          for i, arg in ipairs(e.args) do
-            local p = fn.params[i]
+          for i = first, #e.args do
+            local arg = e.args[i]
+            local p = fn.params[i - first + 1]
             if p and p.binding then
               p.binding.values[#p.binding.values + 1] = arg
               arg.tracked = true
@@ -253,6 +310,7 @@ function M.analyze_program(units)
   end
   service_of = function(e)
     if e.tag == "Paren" then return service_of(e.expr) end
+    if e.tag == "Call" and e.callee_fn and e.callee_fn.factory_service then return e.callee_fn.factory_service end
     if is_aws_client_call(e) then
       local a = e.args[1]
       return a and a.tag == "String" and models.load(a.value) and a.value or nil
@@ -359,10 +417,20 @@ function M.analyze_program(units)
           services_list = services_list or models.services()
           diag:add("error", "aws-service", a.line, a.col, "unknown AWS service '" .. a.value .. "'" ..
             hint(a.value, services_list) .. "; irhost embeds: " .. table.concat(services_list, ", "))
-        elseif a and a.tag == "String" and not (e.tracked or e.bound) then
+        elseif a and a.tag == "String" and not (e.tracked or e.bound or e.factory_return) then
           result.escaped[a.value] = true
         end
         return
+      end
+      if e.tag == "Call" and e.callee_fn and e.callee_fn.factory_service and not (e.tracked or e.bound) then
+        result.escaped[e.callee_fn.factory_service] = true
+        return
+      end
+      if e.tag == "Name" and e.binding and not e.called then
+        -- A client factory handed on as a value: its clients go where check cannot see.
+        for _, v in ipairs(e.binding.values) do
+          if v and v.factory_service then result.escaped[v.factory_service] = true end
+        end
       end
       if e.tag == "Name" and e.binding and not (e.invoked or e.assigned or e.tracked or e.bound) then
         local svc = client_service(e)
@@ -383,10 +451,16 @@ function M.analyze_program(units)
       if svc then operation_call(svc, e.method, e.args, e) end
     end
 
-    -- A client bound straight to a variable is followed through that variable.
+    -- A client bound straight to a local variable is followed through that variable; one
+    -- stored in a table field or a global is not.
     walk(u.block, function() end, function(st)
-      if st.tag == "Local" or st.tag == "Assign" then
+      if st.tag == "Local" then
         for _, x in ipairs(st.exprs) do x.bound = true end
+      elseif st.tag == "Assign" then
+        for i, x in ipairs(st.exprs) do
+          local t = st.targets[i]
+          if t and t.tag == "Name" and t.binding then x.bound = true end
+        end
       end
     end)
     walk(u.block, visit)
