@@ -1,5 +1,7 @@
--- Literal AWS calls for `irhost check`: finds `aws.client("svc")` values (in locals or
--- chained), the operations invoked on them (`ec2:DescribeInstances{...}`, snake_case,
+-- Literal AWS calls for `irhost check`: finds `aws.client("svc")` values (in locals,
+-- chained, or made by a client factory `local function s3() return aws.client("s3") end`,
+-- and followed into the functions they are passed to, `pcall(helper, client)` too), the
+-- operations invoked on them (`ec2:DescribeInstances{...}`, snake_case,
 -- `:paginate("Op", p)`, `:wait("Waiter", p)`), and checks each against the embedded model:
 -- unknown service or operation, unknown or missing required parameters in literal tables
 -- (nested structures and lists too), each with a "did you mean".
