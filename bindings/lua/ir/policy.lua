@@ -120,6 +120,30 @@ function M.iam_action(perm)
   return perm
 end
 
+-- The IAM actions authorizing a declared permission "prefix:Operation" (wildcards kept): one
+-- for each service under the prefix that has the operation, as the broker allows them all
+-- (s3:GetPublicAccessBlock is s3:GetBucketPublicAccessBlock for s3 and
+-- s3:GetAccountPublicAccessBlock for s3control). calls (every call, when check saw them
+-- all): only the services whose calls use it, when any does.
+function M.iam_actions(perm, calls)
+  if perm == "*" or perm:find("[*?]") then return { perm } end
+  local prefix, op = perm:match("^([^:]+):(.+)$")
+  local used = {}
+  for _, c in ipairs(calls or {}) do
+    if c.operation == op and iam.prefix(c.service) == prefix then used[c.service] = true end
+  end
+  local out, seen = {}, {}
+  for _, s in ipairs(iam.prefixes()[prefix] or {}) do
+    local m = models.load(s)
+    if m and m.operations[op] and (not next(used) or used[s]) then
+      local a = iam.iam_action(s, op)
+      if not seen[a] then seen[a] = true; out[#out + 1] = a end
+    end
+  end
+  if #out == 0 then out[1] = perm end
+  return out
+end
+
 -- The param a call passes for member: `ctx.params.NAME` or `{ ctx.params.NAME }`.
 local function param_of(value)
   if value.tag == "Table" and #value.items == 1 and value.items[1].kind == "pos" then
@@ -327,7 +351,12 @@ function M.build(opts)
   end
   local declared = require("ir").permissions(n, values)
   local actions, narrowed = {}, {}
-  for _, p in ipairs(declared) do actions[#actions + 1] = M.iam_action(p) end
+  local listed = {}
+  for _, p in ipairs(declared) do
+    for _, x in ipairs(M.iam_actions(p, a.complete and a.calls.calls or nil)) do
+      if not listed[x] then listed[x] = true; actions[#actions + 1] = x end
+    end
+  end
   local dependents = M.dependents(actions, a.calls.calls)
   if opts.resources then
     for _, d in ipairs(dependents) do
