@@ -107,7 +107,7 @@ usage_error "--timeout 0" "--timeout: '0' is not a number of seconds greater tha
 
 # A missing region: one line saying what to set (and the summary), not the same text twice.
 mkdir -p "$tmp/cwd-noregion"
-(cd "$tmp/cwd-noregion" && env -u AWS_REGION -u AWS_DEFAULT_REGION "$IRHOST" "$IRHOST_ROOT/$HELLO" --name A >"$tmp/noregion.out" 2>"$tmp/noregion.err" </dev/null); rc=$?
+(cd "$tmp/cwd-noregion" && env -u AWS_REGION -u AWS_DEFAULT_REGION "$IRHOST" "$IRHOST_ROOT/$FIX/whoami.lua" >"$tmp/noregion.out" 2>"$tmp/noregion.err" </dev/null); rc=$?
 check "no region: exit 4" test "$rc" -eq 4
 check "no region: one line saying what to set, then the summary" \
   bash -c "[ \$(wc -l <'$tmp/noregion.err') -eq 2 ] && head -1 '$tmp/noregion.err' | grep -q '^irhost: no AWS region set: use --region, set AWS_REGION'"

@@ -21,6 +21,11 @@ end
 
 -- Returns the normalized declaration {name, description, specs, param_names, permissions,
 -- steps, rates, followups} or nil, message.
+-- Whether a run calls AWS at all: the runbook declares an action, or evidence goes to S3.
+function M.uses_aws(n, values)
+  return #n.permissions > 0 or (values ~= nil and values.evidence_bucket ~= nil)
+end
+
 function M.validate(d)
   if type(d) ~= "table" then return nil, "ir.runbook expects a table" end
   for k in pairs(d) do

@@ -119,18 +119,13 @@ local function describe(n, as_json)
   return table.concat(lines, "\n") .. "\n"
 end
 
--- Whether a run calls AWS at all: the runbook declares an action, or evidence goes to S3.
-function ir.uses_aws(n, values)
-  return #n.permissions > 0 or (values ~= nil and values.evidence_bucket ~= nil)
-end
-
 -- The permissions the broker must allow: the runbook's plus what the framework itself calls.
 function ir.permissions(n, values)
   local perms, seen = {}, {}
   local function add(p) if not seen[p] then seen[p] = true; perms[#perms + 1] = p end end
   for _, p in ipairs(n.permissions) do add(p) end
   -- A runbook that makes no AWS call needs no identity, credentials or region.
-  if ir.uses_aws(n, values) then add("sts:GetCallerIdentity") end
+  if require("ir.decl").uses_aws(n, values) then add("sts:GetCallerIdentity") end
   if values and values.evidence_bucket then add("s3:PutObject") end
   return perms
 end

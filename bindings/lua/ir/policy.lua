@@ -387,6 +387,12 @@ function M.run(opts)
     write("stderr", "irhost policy: " .. err .. "\n")
     return 2
   end
+  if #policy.Statement == 0 then
+    -- IAM refuses a policy without statements; a runbook that calls no AWS API needs none.
+    write("stderr", "irhost policy: " .. (opts.path or "the runbook") ..
+      " makes no AWS call, so it needs no IAM policy\n")
+    return 0
+  end
   write("stdout", M.text(policy))
   return 0
 end

@@ -147,7 +147,7 @@ function M.run(d, env)
     end
   end
 
-  if aws and aws.client and require("ir").uses_aws(d, env.values) then
+  if aws and aws.client and require("ir.decl").uses_aws(d, env.values) then
     local ok, r = pcall(function() return aws.client("sts"):GetCallerIdentity({}) end)
     if ok and type(r) == "table" then
       run.account = r.Account
