@@ -212,4 +212,32 @@ function M.payload(model, shape)
   return p, ref, ps, (ps.type == "blob" or ps.type == "string")
 end
 
+-- Serializes a REST request: the HTTP bindings here, the body by the protocol's codec
+-- (payload(model, ref, shape, value), no_payload(), members(model, op, input, members),
+-- no_body(input), each returning the body and its content type, if any).
+function M.serialize(model, op, params, codec)
+  params = params or {}
+  local req, body_params, has_body = M.bind(model, op, params)
+  local input = op.input and model:shape(op.input)
+  local pname, pref, pshape, streaming = M.payload(model, input)
+  local ctype
+  if pname then
+    local v = params[pname]
+    if streaming then
+      req.body = v ~= nil and tostring(v) or ""
+      if v ~= nil then ctype = pshape.type == "string" and "text/plain" or "application/octet-stream" end
+    elseif v ~= nil then
+      req.body, ctype = codec.payload(model, pref, pshape, v)
+    else
+      req.body, ctype = codec.no_payload()
+    end
+  elseif has_body then
+    req.body, ctype = codec.members(model, op, input, body_params)
+  else
+    req.body, ctype = codec.no_body(input)
+  end
+  if ctype and not req.headers["content-type"] then req.headers["content-type"] = ctype end
+  return req
+end
+
 return M

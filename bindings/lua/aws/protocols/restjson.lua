@@ -6,37 +6,26 @@ local jsonproto = require "aws.protocols.json"
 
 local M = {}
 
-function M.serialize(model, op, params)
-  params = params or {}
-  local req, body_params, has_body = rest.bind(model, op, params)
-  local input = op.input and model:shape(op.input)
-  local pname, pref, pshape, streaming = rest.payload(model, input)
-  local ctype
-  if pname then
-    local v = params[pname]
-    if streaming then
-      req.body = v ~= nil and tostring(v) or ""
-      if v ~= nil then ctype = pshape.type == "string" and "text/plain" or "application/octet-stream" end
-    elseif v ~= nil then
-      req.body = json.encode(jsonshape.serialize(model, pref, v))
-      ctype = "application/json"
-    else
-      req.body = "{}"
-      ctype = "application/json"
-    end
-  elseif has_body then
-    req.body = json.encode(jsonshape.serialize(model, op.input, body_params))
-    ctype = "application/json"
-  else
-    local needs_empty = false
+-- How rest-json puts a request's body together (rest.serialize does the HTTP bindings).
+local codec = {
+  payload = function(model, ref, _, value)
+    return json.encode(jsonshape.serialize(model, ref, value)), "application/json"
+  end,
+  no_payload = function() return "{}", "application/json" end,
+  members = function(model, op, _, members)
+    return json.encode(jsonshape.serialize(model, op.input, members)), "application/json"
+  end,
+  -- An input with body members but none set still sends "{}"; one with none sends nothing.
+  no_body = function(input)
     for _, ref in pairs(input and input.members or {}) do
-      if not ref.location then needs_empty = true break end
+      if not ref.location then return "{}", "application/json" end
     end
-    req.body = needs_empty and "{}" or ""
-    if needs_empty then ctype = "application/json" end
-  end
-  if ctype and not req.headers["content-type"] then req.headers["content-type"] = ctype end
-  return req
+    return ""
+  end,
+}
+
+function M.serialize(model, op, params)
+  return rest.serialize(model, op, params, codec)
 end
 
 function M.parse(model, op, status, headers, body)

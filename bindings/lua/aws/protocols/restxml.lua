@@ -6,32 +6,21 @@ local errors = require "aws.errors"
 
 local M = {}
 
-function M.serialize(model, op, params)
-  params = params or {}
-  local req, body_params, has_body = rest.bind(model, op, params)
-  local input = op.input and model:shape(op.input)
-  local pname, pref, pshape, streaming = rest.payload(model, input)
-  local ctype
-  if pname then
-    local v = params[pname]
-    if streaming then
-      req.body = v ~= nil and tostring(v) or ""
-      if v ~= nil then ctype = pshape.type == "string" and "text/plain" or "application/octet-stream" end
-    elseif v ~= nil then
-      req.body = xmlshape.document(model, pref, pref.locationName or pshape.locationName or pref.shape, v)
-      ctype = "application/xml"
-    else
-      req.body = ""
-    end
-  elseif has_body then
+-- How rest-xml puts a request's body together (rest.serialize does the HTTP bindings).
+local codec = {
+  payload = function(model, ref, shape, value)
+    return xmlshape.document(model, ref, ref.locationName or shape.locationName or ref.shape, value), "application/xml"
+  end,
+  no_payload = function() return "" end,
+  members = function(model, op, input, members)
     local root = op.input.locationName or input.locationName or op.input.shape
-    req.body = xmlshape.document(model, op.input, root, body_params)
-    ctype = "application/xml"
-  else
-    req.body = ""
-  end
-  if ctype and not req.headers["content-type"] then req.headers["content-type"] = ctype end
-  return req
+    return xmlshape.document(model, op.input, root, members), "application/xml"
+  end,
+  no_body = function() return "" end,
+}
+
+function M.serialize(model, op, params)
+  return rest.serialize(model, op, params, codec)
 end
 
 -- S3 answers some operations with 200 and an <Error> document.
