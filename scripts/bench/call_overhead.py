@@ -44,7 +44,10 @@ threading.Thread(target=srv.serve_forever, daemon=True).start()
 url = 'http://127.0.0.1:%d' % srv.server_address[1]
 tmp = tempfile.mkdtemp(prefix='irh-bench-')
 # The audit log lives in the run directory, on disk: fsync per line is part of the cost.
-AUDIT_DIR = tempfile.mkdtemp(prefix='.irh-bench-', dir=os.environ.get('IRHOST_ROOT', '.'))
+# (under build/, which git ignores, rather than a tmpfs /tmp).
+_build = os.path.join(os.environ.get('IRHOST_ROOT', '.'), 'build')
+os.makedirs(_build, exist_ok=True)
+AUDIT_DIR = tempfile.mkdtemp(prefix='irh-bench-', dir=_build)
 env = {k: v for k, v in os.environ.items() if not k.startswith('AWS_') and 'proxy' not in k.lower()}
 env.update(AWS_ACCESS_KEY_ID='AKIDBENCH', AWS_SECRET_ACCESS_KEY='bench-not-a-secret', AWS_CONFIG_FILE='/dev/null',
            AWS_SHARED_CREDENTIALS_FILE='/dev/null', AWS_EC2_METADATA_DISABLED='true')

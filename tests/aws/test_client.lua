@@ -170,4 +170,13 @@ t.eq(aws.secret.generate{ length = 20 }, "irhost-secret-" .. string.rep("0", 32)
 t.ok(h.last_request[1] == "secret_gen" and h.last_request[2].length == "20", "secret.generate asks the broker")
 t.eq(aws.region(), "eu-west-1", "aws.region")
 
+-- s3 GetBucketLocation: a bare text root is the member of that name (empty for us-east-1).
+local s3loc = aws.client("s3", { region = "us-east-1" })
+reply = function() return t.xml_ok([[<?xml version="1.0" encoding="UTF-8"?>
+<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">eu-west-1</LocationConstraint>]]) end
+t.eq(s3loc:GetBucketLocation{ Bucket = "b" }.LocationConstraint, "eu-west-1", "s3: GetBucketLocation reads the bare root")
+reply = function() return t.xml_ok([[<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>]]) end
+local loc = s3loc:GetBucketLocation{ Bucket = "b" }.LocationConstraint
+t.ok(loc == nil or loc == "", "s3: an empty LocationConstraint means us-east-1", tostring(loc))
+
 return t.done()

@@ -48,6 +48,14 @@ function M.parse(model, op, status, headers, body)
   if body and body ~= "" then
     local doc, err = xml.parse(body)
     if not doc then return nil, err end
+    if type(doc[2]) == "string" then
+      -- A bare text root (S3 GetBucketLocation's <LocationConstraint>region</...>, empty
+      -- for us-east-1) is the member of that name, not a structure.
+      for name, ref in pairs(shape.members or {}) do
+        if (ref.locationName or name) == doc[1] then out[name] = doc[2] end
+      end
+      return out
+    end
     local parsed = xmlshape.parse_structure(model, shape, doc[2])
     for k, v in pairs(parsed) do out[k] = v end
   end
