@@ -19,4 +19,5 @@ tmp=$(mktemp)
   done
 } >"$tmp"
 mv "$tmp" "$out"
+chmod 0644 "$out"
 echo "bench: wrote $out" >&2

@@ -71,7 +71,9 @@ echo "$N_E2E \`ec2:DescribeInstances\` calls to \`tests/fakeaws\` (Python, it ve
 echo "signature with botocore: most of the wall time is the server's). irhost: a runbook run by"
 echo "the release binary, cost per call from the difference between runs of $((N_E2E + 1)) and 1 calls"
 echo "(start-up, identity and report excluded); CPU is the broker's and the runner's. botocore:"
-echo "one client, real HTTP. The server's CPU is in neither."
+echo "one client, real HTTP. The server's CPU is in neither. irhost runs with \`--rate ec2=1000/s\`:"
+echo "its default per-region limit for ec2 (20 calls/s, as AWS throttles) would otherwise set the"
+echo "wall time (about 26 ms a call here), and botocore has no client-side limit to match."
 echo
 echo "| per call | irhost | botocore $pyver | botocore / irhost |"
 echo "|---|---:|---:|---:|"

@@ -39,7 +39,7 @@ def irhost_run(irhost, env, tmp, n):
         f.write(RUNBOOK)
     out = os.path.join(tmp, "out-%d" % n)
     c0, t0 = child_cpu(), time.monotonic()
-    p = subprocess.run([irhost, path, "--n", str(n), "--out", out, "--yes", "--quiet"], env=env, cwd=tmp,
+    p = subprocess.run([irhost, path, "--n", str(n), "--out", out, "--yes", "--quiet", "--rate", "ec2=1000/s"], env=env, cwd=tmp,
                        capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
     if p.returncode != 0:
         raise SystemExit("irhost run failed: " + p.stderr[-500:])
