@@ -72,15 +72,17 @@ asan: $(BUILD)/asan/irhost $(BUILD)/asan/irhost-lua $(call UNIT_BINS,asan)
 # Everything the test suite needs: both builds, the trusted-Lua test host and the C unit tests.
 test-build: $(BUILD)/rel/irhost $(BUILD)/rel/irhost-lua asan
 
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test: deps
-	@$(MAKE) --no-print-directory irhost test-build
+	@$(MAKE) --no-print-directory -j$(JOBS) irhost test-build
 	@tests/run.sh
 
 test-only: test-build
 	@BUILD=$(BUILD) tests/run.sh $(T)
 
 demo: deps
-	@$(MAKE) --no-print-directory irhost
+	@$(MAKE) --no-print-directory -j$(JOBS) irhost
 	@scripts/demo.sh
 
 bench: deps
