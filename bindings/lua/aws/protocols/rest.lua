@@ -240,4 +240,28 @@ function M.serialize(model, op, params, codec)
   return req
 end
 
+-- Parses a REST response: headers, status and streaming payloads here, the body by the
+-- protocol's codec (decode(body) -> doc | nil, err; parse_payload(model, ref, doc);
+-- parse_members(model, shape, doc, out)).
+function M.parse(model, op, status, headers, body, codec)
+  local out = {}
+  if not op.output then return out end
+  local shape = model:shape(op.output)
+  M.parse_head(model, shape, status, headers, out)
+  local pname, pref, _, streaming = M.payload(model, shape)
+  if pname and streaming then
+    out[pname] = body or ""
+    return out
+  end
+  if not body or body == "" then return out end
+  local doc, err = codec.decode(body)
+  if doc == nil then return nil, err end
+  if pname then
+    out[pname] = codec.parse_payload(model, pref, doc)
+  else
+    codec.parse_members(model, shape, doc, out)
+  end
+  return out
+end
+
 return M

@@ -24,33 +24,19 @@ local codec = {
   end,
 }
 
+-- Reading a response body: rest.parse does the HTTP bindings and the streaming payload.
+codec.decode = jsonproto.decode
+function codec.parse_payload(model, ref, v) return jsonshape.parse(model, ref, v) end
+function codec.parse_members(model, shape, v, out)
+  for k, val in pairs(jsonshape.parse_structure(model, shape, v) or {}) do out[k] = val end
+end
+
 function M.serialize(model, op, params)
   return rest.serialize(model, op, params, codec)
 end
 
 function M.parse(model, op, status, headers, body)
-  local out = {}
-  if not op.output then return out end
-  local shape = model:shape(op.output)
-  rest.parse_head(model, shape, status, headers, out)
-  local pname, pref, _, streaming = rest.payload(model, shape)
-  if pname then
-    if streaming then
-      out[pname] = body or ""
-    elseif body and body ~= "" then
-      local v, err = jsonproto.decode(body)
-      if v == nil then return nil, err end
-      out[pname] = jsonshape.parse(model, pref, v)
-    end
-    return out
-  end
-  if body and body ~= "" then
-    local v, err = jsonproto.decode(body)
-    if v == nil then return nil, err end
-    local parsed = jsonshape.parse_structure(model, shape, v) or {}
-    for k, val in pairs(parsed) do out[k] = val end
-  end
-  return out
+  return rest.parse(model, op, status, headers, body, codec)
 end
 
 function M.parse_error(model, op, status, headers, body)

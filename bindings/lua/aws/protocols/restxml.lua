@@ -19,6 +19,21 @@ local codec = {
   no_body = function() return "" end,
 }
 
+-- Reading a response body: rest.parse does the HTTP bindings and the streaming payload.
+codec.decode = xml.parse
+function codec.parse_payload(model, ref, doc) return xmlshape.parse(model, ref, doc[2]) end
+function codec.parse_members(model, shape, doc, out)
+  if type(doc[2]) == "string" then
+    -- A bare text root (S3 GetBucketLocation's <LocationConstraint>region</...>, empty
+    -- for us-east-1) is the member of that name, not a structure.
+    for name, ref in pairs(shape.members or {}) do
+      if (ref.locationName or name) == doc[1] then out[name] = doc[2] end
+    end
+    return
+  end
+  for k, v in pairs(xmlshape.parse_structure(model, shape, doc[2])) do out[k] = v end
+end
+
 function M.serialize(model, op, params)
   return rest.serialize(model, op, params, codec)
 end
@@ -30,36 +45,7 @@ local function is_error_document(body)
 end
 
 function M.parse(model, op, status, headers, body)
-  local out = {}
-  if not op.output then return out end
-  local shape = model:shape(op.output)
-  rest.parse_head(model, shape, status, headers, out)
-  local pname, pref, _, streaming = rest.payload(model, shape)
-  if pname then
-    if streaming then
-      out[pname] = body or ""
-    elseif body and body ~= "" then
-      local doc, err = xml.parse(body)
-      if not doc then return nil, err end
-      out[pname] = xmlshape.parse(model, pref, doc[2])
-    end
-    return out
-  end
-  if body and body ~= "" then
-    local doc, err = xml.parse(body)
-    if not doc then return nil, err end
-    if type(doc[2]) == "string" then
-      -- A bare text root (S3 GetBucketLocation's <LocationConstraint>region</...>, empty
-      -- for us-east-1) is the member of that name, not a structure.
-      for name, ref in pairs(shape.members or {}) do
-        if (ref.locationName or name) == doc[1] then out[name] = doc[2] end
-      end
-      return out
-    end
-    local parsed = xmlshape.parse_structure(model, shape, doc[2])
-    for k, v in pairs(parsed) do out[k] = v end
-  end
-  return out
+  return rest.parse(model, op, status, headers, body, codec)
 end
 
 function M.is_error_200(body) return is_error_document(body) and true or false end
