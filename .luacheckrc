@@ -42,7 +42,7 @@ files["tests/check/clean"] = { std = "irhost" }
 -- Runbook tests (`irhost test`, bindings/lua/ir/testing.lua): the sandbox plus the test API.
 stds.irhost_test = {
   read_globals = { "test", "stub", "run", "expect", "expect_eq", "expect_match", "expect_calls",
-    "expect_call", "expect_no_call", "expect_error" },
+    "expect_call", "expect_no_call", "expect_error", "expect_said" },
 }
 files["runbooks/tests"] = { std = "irhost+irhost_test" }
 files["**/tests/*_test.lua"] = { std = "irhost+irhost_test" }

@@ -47,17 +47,6 @@ local function account(password_policy_refuses)
   return state
 end
 
--- Everything the run told the responder: step notes, errors and follow-ups.
-local function said(r)
-  local parts = {}
-  for _, e in ipairs(r.events) do
-    for _, n in ipairs(e.notes or {}) do parts[#parts + 1] = n end
-    if e.error then parts[#parts + 1] = e.error end
-    if e.type == "followup" then parts[#parts + 1] = e.text end
-  end
-  return table.concat(parts, "\n")
-end
-
 test("every user's keys and password but the caller's and the excluded ones", function()
   local state = account()
   local r = run(RB, { "--exclude-user", "responder", "--regions", "us-east-1", "--yes" })
@@ -68,7 +57,7 @@ test("every user's keys and password but the caller's and the excluded ones", fu
   expect(state.reset["irhost-test"] == nil and state.reset.responder == nil, "the caller and the responder keep theirs")
   expect_eq(state.deleted_pairs, { "key-1" }, "key pairs deleted")
   expect(r.evidence["ec2-key-pairs.json"] ~= nil and r.evidence["iam-users.json"] ~= nil, "inventory saved as evidence")
-  expect_match(said(r), "irhost%-test %(the identity running irhost%)")
+  expect_match(r.said, "irhost%-test %(the identity running irhost%)")
 end)
 
 test("a failure on one user does not stop the others", function()
@@ -78,5 +67,5 @@ test("a failure on one user does not stop the others", function()
   expect_eq(state.keys.dev, "Inactive", "dev's key")
   expect_eq(state.keys.responder, "Inactive", "responder's key (not excluded this time)")
   expect_eq(state.deleted_pairs, { "key-1" }, "key pairs still deleted")
-  expect_match(said(r), "PasswordPolicyViolation")
+  expect_match(r.said, "PasswordPolicyViolation")
 end)

@@ -106,12 +106,6 @@ local function docker_host()
   return state
 end
 
-local function step_status(r)
-  local out = {}
-  for _, e in ipairs(r.events) do if e.type == "step_end" then out[e.name] = e.status end end
-  return out
-end
-
 -- The script of the n-th SendCommand, as one text.
 local function script(state, n) return table.concat(state.commands[n].params.Parameters.commands, "\n") end
 
@@ -131,7 +125,7 @@ test("a suspect container: isolated on the host, paused, its evidence saved, the
   local state = docker_host()
   local r = run(RB, { "--instance", HOST, "--container", KEY, "--ticket", "IR-42", "--yes" })
   expect_eq(r.exit, 0, "exit")
-  local s = step_status(r)
+  local s = r.statuses
   for _, name in ipairs({ "Identify the container", "Isolate the container", "Suspend the container",
       "Evaluate: collect evidence and findings" }) do
     expect_eq(s[name], "done", name)
@@ -193,7 +187,7 @@ test("a dry run sends no command and plans each one", function()
   expect_no_call(r, "ssm:GetCommandInvocation")
   expect_eq(#state.commands, 0, "commands run on the host")
   expect_eq(#state.tags, 0, "host tags")
-  local s = step_status(r)
+  local s = r.statuses
   expect_eq(s["Isolate the container"], "dry-run", "isolate step")
   expect_eq(s["Suspend the container"], "dry-run", "suspend step")
   expect_eq(s["Stop the container"], "dry-run", "stop step")
@@ -216,7 +210,7 @@ test("a wrong instance id fails the first step with the AWS error explained", fu
   local r = run(RB, { "--instance", "i-0abc1234def567891", "--container", KEY, "--ticket", "IR-42", "--yes" })
   expect_eq(r.exit, 1, "exit")
   expect_calls(r, { "ec2:DescribeInstances" })
-  local s = step_status(r)
+  local s = r.statuses
   expect_eq(s["Identify the container"], "failed", "first step")
   expect_eq(s["Isolate the container"], nil, "no later step ran")
   has(r.steps["Identify the container"].error, "instance i-0abc1234def567891 was not found in region us-east-1 " ..
@@ -239,7 +233,7 @@ test("--stop stops the container only after its evidence, and finds the snapshot
   local state = docker_host()
   local r = run(RB, { "--instance", HOST, "--container", KEY, "--ticket", "IR-42", "--stop", "--yes" })
   expect_eq(r.exit, 0, "exit")
-  expect_eq(step_status(r)["Stop the container"], "done", "stop step")
+  expect_eq(r.steps["Stop the container"].status, "done", "stop step")
   expect_eq(#state.commands, 8, "commands sent")
   has(script(state, 8), "docker stop --time 30 \"$c\"")
   for i = 1, 7 do expect(not script(state, i):find("docker stop", 1, true), "command " .. i .. " stops nothing") end

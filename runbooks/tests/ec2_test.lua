@@ -75,17 +75,11 @@ local function plain_instance()
   return state
 end
 
-local function step_status(r)
-  local out = {}
-  for _, e in ipairs(r.events) do if e.type == "step_end" then out[e.name] = e.status end end
-  return out
-end
-
 test("offline containment of a plain instance", function()
   local state = plain_instance()
   local r = run(RB, { "--instance", ID, "--ticket", "IR-42", "--yes" })
   expect_eq(r.exit, 0, "exit")
-  local s = step_status(r)
+  local s = r.statuses
   for _, name in ipairs({ "Capture instance metadata", "Protect evidence from deletion", "Isolate network interfaces",
       "Snapshot EBS volumes", "Tag the instance", "Stop the instance" }) do
     expect_eq(s[name], "done", name)
@@ -106,7 +100,7 @@ test("a dry run changes nothing and plans every change", function()
   for _, c in ipairs(r.calls) do
     expect(not aws.is_mutating(c.service, c.operation) or c.planned, c.name .. " was sent in a dry run")
   end
-  expect_eq(step_status(r)["Stop the instance"], "dry-run", "stop step")
+  expect_eq(r.steps["Stop the instance"].status, "dry-run", "stop step")
   expect_call(r, "ec2:StopInstances", { InstanceIds = { ID } })
   expect_eq(state.instance, "running", "instance state")
   expect_eq(state.groups["eni-1"], { "sg-web" }, "ENI groups")

@@ -166,12 +166,6 @@ local function fargate_task(opts)
   return state
 end
 
-local function step_status(r)
-  local out = {}
-  for _, e in ipairs(r.events) do if e.type == "step_end" then out[e.name] = e.status end end
-  return out
-end
-
 local ARGS = { "--cluster", CLUSTER, "--task", TASK_ID, "--ticket", "IR-42" }
 local function args(...)
   local out = {}
@@ -209,7 +203,7 @@ test("a Fargate task: evidence, protection, network ACL deny entries (its ENI is
   local state = fargate_task()
   local r = run(RB, args("--yes"))
   expect_eq(r.exit, 0, "exit")
-  local s = step_status(r)
+  local s = r.statuses
   for _, name in ipairs({ "Identify tasks and save evidence", "Protect tasks from scale-in",
     "Isolate task network interfaces", "Evaluate malicious activity" }) do
     expect_eq(s[name], "done", name)
@@ -268,7 +262,7 @@ test("an awsvpc task with an ENI of its own: evidence, scale-in protection, ENI 
   local state = fargate_task{ own_eni = true }
   local r = run(RB, args("--yes"))
   expect_eq(r.exit, 0, "exit")
-  local s = step_status(r)
+  local s = r.statuses
   for _, name in ipairs({ "Identify tasks and save evidence", "Protect tasks from scale-in",
     "Isolate task network interfaces",
       "Evaluate malicious activity" }) do
@@ -359,7 +353,7 @@ test("a dry run saves the evidence, sends no change and plans each one", functio
     "ec2:CreateTags", "ec2:ModifyNetworkInterfaceAttribute", "ec2:ModifyNetworkInterfaceAttribute",
     "elbv2:DeregisterTargets", "ecs:StopTask" }, "planned changes")
   expect_no_call(r, "ec2:CreateNetworkAclEntry")
-  local s = step_status(r)
+  local s = r.statuses
   expect_eq(s["Identify tasks and save evidence"], "done", "evidence step")
   expect_eq(s["Isolate task network interfaces"], "dry-run", "isolation step")
   expect_eq(s["Stop the tasks"], "dry-run", "stop step")
@@ -378,7 +372,7 @@ test("a wrong cluster name fails the first step with the AWS answer explained", 
   local r = run(RB, { "--cluster", "prod-clustr", "--task", TASK_ID, "--ticket", "IR-42", "--yes" })
   expect_eq(r.exit, 1, "exit")
   expect_calls(r, { "ecs:DescribeClusters" })
-  local s = step_status(r)
+  local s = r.statuses
   expect_eq(s["Identify tasks and save evidence"], "failed", "first step")
   expect_eq(s["Protect tasks from scale-in"], nil, "no later step ran")
   expect_match(r.steps["Identify tasks and save evidence"].error,

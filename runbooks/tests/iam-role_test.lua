@@ -39,17 +39,6 @@ local function federated_role()
   return state
 end
 
--- Everything the run told the responder: step notes, errors and follow-ups.
-local function said(r)
-  local parts = {}
-  for _, e in ipairs(r.events) do
-    for _, n in ipairs(e.notes or {}) do parts[#parts + 1] = n end
-    if e.error then parts[#parts + 1] = e.error end
-    if e.type == "followup" then parts[#parts + 1] = e.text end
-  end
-  return table.concat(parts, "\n")
-end
-
 test("sessions revoked, federation denied, the IdP left to a human", function()
   local state = federated_role()
   local r = run(RB, { "--role", ROLE, "--restrict-trust", "--regions", "us-east-1", "--yes" })
@@ -60,8 +49,8 @@ test("sessions revoked, federation denied, the IdP left to a human", function()
   expect(deny and deny.Effect == "Deny" and deny.Principal.Federated[1] == SAML, "the new trust policy denies the SAML provider")
   expect_eq(#trust.Statement, 2, "the other account's statement kept, the SAML one replaced")
   expect(r.evidence["trust-policy-before-restrict.json"] ~= nil, "the original trust policy saved first")
-  expect_match(said(r), "CorpIdP")
-  expect_match(said(r), "root user has NO MFA")
+  expect_match(r.said, "CorpIdP")
+  expect_match(r.said, "root user has NO MFA")
 end)
 
 test("without --restrict-trust the trust policy is only reported", function()
@@ -70,7 +59,7 @@ test("without --restrict-trust the trust policy is only reported", function()
   expect_eq(r.exit, 0, "exit")
   expect_no_call(r, "iam:UpdateAssumeRolePolicy")
   expect(state.trust == nil, "trust unchanged")
-  expect_match(said(r), "444455556666")
+  expect_match(r.said, "444455556666")
 end)
 
 test("a session of the role itself is refused", function()

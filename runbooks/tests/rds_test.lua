@@ -84,27 +84,6 @@ local function postgres_instance()
   return state
 end
 
-local function step_status(r)
-  local out = {}
-  for _, e in ipairs(r.events) do if e.type == "step_end" then out[e.name] = e.status end end
-  return out
-end
-
--- Everything the run told the responder: step notes, errors and follow-ups.
-local function said(r)
-  local parts = {}
-  for _, e in ipairs(r.events) do
-    for _, n in ipairs(e.notes or {}) do parts[#parts + 1] = n end
-    if e.error then parts[#parts + 1] = e.error end
-    if e.type == "followup" then parts[#parts + 1] = e.text end
-  end
-  return table.concat(parts, "\n")
-end
-
-local function expect_said(r, text)
-  expect(said(r):find(text, 1, true) ~= nil, "the run does not say: " .. text)
-end
-
 local ARGS = { "--db", DB, "--db-user", "app_rw", "--block-ip", "203.0.113.7", "--ticket", "IR-42" }
 local function args(extra)
   local out = {}
@@ -117,7 +96,7 @@ test("a public PostgreSQL instance: isolated, master password rotated, user lock
   local state = postgres_instance()
   local r = run(RB, args("--yes"))
   expect_eq(r.exit, 0, "exit")
-  local s = step_status(r)
+  local s = r.statuses
   for _, name in ipairs({ "Identify the instance and user", "Restrict network access", "Restrict the database user",
       "Rotate passwords", "Review the audit logs", "Report recommended settings" }) do
     expect_eq(s[name], "done", name)
@@ -186,7 +165,7 @@ test("a dry run reads the instance, sends no change and plans each one", functio
   end
   expect_eq(planned, { "ec2:CreateSecurityGroup", "ec2:RevokeSecurityGroupEgress", "rds:AddTagsToResource", "rds:ModifyDBInstance",
     "secretsmanager:CreateSecret", "rds:ModifyDBInstance" }, "planned changes")
-  local s = step_status(r)
+  local s = r.statuses
   expect_eq(s["Restrict network access"], "dry-run", "network step")
   expect_eq(s["Rotate passwords"], "dry-run", "password step")
   expect_eq(s["Identify the instance and user"], "done", "identify step")
@@ -204,7 +183,7 @@ test("a wrong instance identifier fails the first step with the AWS error explai
   local r = run(RB, { "--db", "prod-dbx", "--ticket", "IR-42", "--yes" })
   expect_eq(r.exit, 1, "exit")
   expect_calls(r, { "rds:DescribeDBInstances" })
-  local s = step_status(r)
+  local s = r.statuses
   expect_eq(s["Identify the instance and user"], "failed", "first step")
   expect_eq(s["Restrict network access"], nil, "no later step ran")
   expect_match(r.steps["Identify the instance and user"].error,

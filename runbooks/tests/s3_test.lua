@@ -88,27 +88,6 @@ local function public_bucket()
   return state
 end
 
-local function step_status(r)
-  local out = {}
-  for _, e in ipairs(r.events) do if e.type == "step_end" then out[e.name] = e.status end end
-  return out
-end
-
--- Everything the run told the responder: step notes, errors and follow-ups.
-local function said(r)
-  local parts = {}
-  for _, e in ipairs(r.events) do
-    for _, n in ipairs(e.notes or {}) do parts[#parts + 1] = n end
-    if e.error then parts[#parts + 1] = e.error end
-    if e.type == "followup" then parts[#parts + 1] = e.text end
-  end
-  return table.concat(parts, "\n")
-end
-
-local function expect_said(r, text)
-  expect(said(r):find(text, 1, true) ~= nil, "the run does not say: " .. text)
-end
-
 -- The reads of the settings step, which come before any change.
 local SAVE_SETTINGS = { "s3:GetBucketPolicy", "s3:GetBucketPolicyStatus", "s3:GetBucketAcl", "s3:GetPublicAccessBlock",
   "s3:GetBucketOwnershipControls", "s3:GetBucketVersioning", "s3:GetObjectLockConfiguration", "s3:GetBucketEncryption",
@@ -135,7 +114,7 @@ test("a public bucket: settings saved, public access blocked, grants removed, th
   local state = public_bucket()
   local r = run(RB, { "--bucket", BUCKET, "--ticket", "IR-42", "--yes" })
   expect_eq(r.exit, 0, "exit")
-  local s = step_status(r)
+  local s = r.statuses
   for _, name in ipairs({ "Identify the bucket and its findings", "Identify the source of the activity",
       "Decide whether the source was authorized", "Save the bucket's current settings", "Block public access",
       "Remove public and cross-account grants", "Enforce bucket-owner object ownership",
@@ -197,7 +176,7 @@ test("a dry run reads everything, sends no change and plans each one", function(
   expect_eq(planned, { "s3:PutPublicAccessBlock", "s3:PutBucketAcl", "s3:PutBucketPolicy",
     "s3:PutBucketOwnershipControls" },
     "planned changes")
-  local s = step_status(r)
+  local s = r.statuses
   for _, name in ipairs({ "Block public access", "Remove public and cross-account grants",
     "Enforce bucket-owner object ownership" }) do
     expect_eq(s[name], "dry-run", name)
@@ -216,7 +195,7 @@ test("a bucket that does not exist fails the first step and changes nothing", fu
   local r = run(RB, { "--bucket", "acme-no-such-bucket", "--ticket", "IR-42", "--yes" })
   expect_eq(r.exit, 1, "exit")
   expect_calls(r, { "s3:HeadBucket" })
-  local s = step_status(r)
+  local s = r.statuses
   expect_eq(s["Identify the bucket and its findings"], "failed", "first step")
   expect_eq(s["Block public access"], nil, "no later step ran")
   expect_match(r.steps["Identify the bucket and its findings"].error,

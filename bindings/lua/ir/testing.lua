@@ -13,7 +13,9 @@
 -- function(params) returning either), run(path, args, {dry_run=, yes=, confirm=}) ->
 -- result {exit, message, steps = {[name] = step_end event}, calls (made by the steps, in
 -- order: {name = "svc:Op", params, planned}), all_calls, events, evidence, output,
--- stderr, logs, report (markdown)}, and expect(cond, msg), expect_eq(got, want, what), expect_match(s, pattern),
+-- stderr, logs, report (markdown), statuses ({[step name] = status}), said (step notes, errors
+-- and follow-ups as one text)}, and
+-- expect(cond, msg), expect_eq(got, want, what), expect_match(s, pattern), expect_said(r, text),
 -- expect_calls(result, {"svc:Op"...}), expect_call(result, "svc:Op", params),
 -- expect_no_call(result, "svc:Op"), expect_error(fn, pattern).
 
@@ -390,9 +392,16 @@ local function run_file(file, source, load_file, out)
     else
       result.exit, result.message = code, msg
     end
+    -- What the run told the responder, in order: step notes, errors and follow-ups.
+    local said = {}
+    result.statuses = {}
     for _, e in ipairs(result.events) do
-      if e.type == "step_end" then result.steps[e.name] = e end
+      if e.type == "step_end" then result.steps[e.name] = e; result.statuses[e.name] = e.status end
+      for _, n in ipairs(e.notes or {}) do said[#said + 1] = n end
+      if e.error then said[#said + 1] = e.error end
+      if e.type == "followup" then said[#said + 1] = e.text end
     end
+    result.said = table.concat(said, "\n")
     local okr, md = pcall(function()
       return require("ir.report").markdown({ version = 1, events = result.events, evidence = {},
         calls = { calls = #result.calls }, exit = result.exit, runner = { status = "exited" } })
@@ -405,6 +414,9 @@ local function run_file(file, source, load_file, out)
   function api.expect_eq(got, want, what)
     local d = diff(got, want, what or "value", false)
     if d then failure(d) end
+  end
+  function api.expect_said(r, text)
+    if not r.said:find(text, 1, true) then failure("the run does not say: " .. text) end
   end
   function api.expect_match(s, pattern)
     if type(s) ~= "string" or not s:find(pattern) then
